@@ -1,0 +1,41 @@
+// The `diffeo` command line.  Errors become one line on stderr:
+// exit 2 for usage errors, 1 for runtime errors; nothing else is printed.
+
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "commands.h"
+#include "diffeo/core/error.h"
+#include "diffeo/core/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"diffeo: normalizing flows in C++ on LibTorch", "diffeo"};
+  app.set_version_flag("--version", diffeo::version());
+  app.require_subcommand(1);
+  diffeo::cli::add_info_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "diffeo: error: " << e.what() << " (see 'diffeo --help')\n";
+    return 2;
+  } catch (const diffeo::Error& e) {
+    std::cerr << "diffeo: error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "diffeo: error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "diffeo: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

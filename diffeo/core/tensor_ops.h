@@ -1,0 +1,18 @@
+#pragma once
+// Small tensor helpers shared by bijectors and distributions.
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace diffeo {
+
+/// Sums the last `n` dimensions of `t` (returns `t` itself for n == 0).
+torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n);
+
+/// Registers `value` on `module` as a trainable parameter or as a fixed buffer,
+/// so that fixed values still follow .to(dtype/device) and are saved with it.
+torch::Tensor register_value(torch::nn::Module& module, const std::string& name,
+                             torch::Tensor value, bool learnable);
+
+}  // namespace diffeo

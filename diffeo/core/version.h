@@ -1,0 +1,10 @@
+#pragma once
+
+#include <string>
+
+namespace diffeo {
+
+/// The library's version, "MAJOR.MINOR.PATCH".
+std::string version();
+
+}  // namespace diffeo

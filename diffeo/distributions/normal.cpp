@@ -1,0 +1,56 @@
+#include "diffeo/distributions/normal.h"
+
+#include <cmath>
+
+#include "diffeo/core/checks.h"
+#include "diffeo/core/error.h"
+#include "diffeo/core/positive.h"
+#include "diffeo/core/tensor_ops.h"
+
+namespace diffeo {
+
+static std::vector<int64_t> checked_event_shape(const torch::Tensor& loc,
+                                                const torch::Tensor& scale) {
+  check_finite(loc, "loc", "Normal");
+  check_finite(scale, "scale", "Normal");
+  if (!loc.sizes().equals(scale.sizes()))
+    throw Error("Normal: arguments 'loc' " + shape_string(loc.sizes()) + " and 'scale' " +
+                shape_string(scale.sizes()) + " must have the same shape");
+  if (!(scale > 0).all().item<bool>())
+    throw Error("Normal: argument 'scale' must be positive everywhere, got minimum " +
+                std::to_string(scale.min().item<double>()));
+  return loc.sizes().vec();
+}
+
+NormalImpl::NormalImpl(torch::Tensor loc, torch::Tensor scale, bool learnable)
+    : DistributionImpl(checked_event_shape(loc, scale)) {
+  loc_ = register_value(*this, "loc", loc, learnable);
+  unconstrained_scale_ =
+      register_value(*this, "unconstrained_scale", inverse_softplus(scale), learnable);
+}
+
+torch::Tensor NormalImpl::scale() const { return torch::softplus(unconstrained_scale_); }
+
+torch::Tensor NormalImpl::log_prob_impl(const torch::Tensor& x, const torch::Tensor&) {
+  auto s = scale();
+  auto z = (x - loc_) / s;
+  auto per_coordinate = -0.5 * z * z - torch::log(s) - 0.5 * std::log(2.0 * M_PI);
+  return sum_rightmost(per_coordinate, event_rank());
+}
+
+torch::Tensor NormalImpl::sample_impl(torch::IntArrayRef sample_shape, const torch::Tensor&,
+                                      c10::optional<at::Generator> generator) {
+  auto shape = sample_shape.vec();
+  shape.insert(shape.end(), event_shape().begin(), event_shape().end());
+  return loc_ + scale() * torch::randn(shape, generator, options());
+}
+
+static int64_t checked_dim(int64_t dim) {
+  check_positive(dim, "dim", "StandardNormal");
+  return dim;
+}
+
+StandardNormalImpl::StandardNormalImpl(int64_t dim)
+    : NormalImpl(torch::zeros({checked_dim(dim)}), torch::ones({dim}), /*learnable=*/false) {}
+
+}  // namespace diffeo

@@ -1,0 +1,38 @@
+#pragma once
+// Diagonal Gaussian distributions.
+
+#include "diffeo/distributions/distribution.h"
+
+namespace diffeo {
+
+/// A Gaussian with independent coordinates: event shape = loc's shape (a [d]
+/// loc gives vectors of size d).  The positive scale is stored unconstrained as
+/// inverse_softplus(scale), so learning it can never make it <= 0.  With
+/// learnable = false, loc and scale are fixed buffers.
+class NormalImpl : public DistributionImpl {
+ public:
+  NormalImpl(torch::Tensor loc, torch::Tensor scale, bool learnable = true);
+
+  torch::Tensor loc() const { return loc_; }
+  torch::Tensor scale() const;
+
+ protected:
+  torch::Tensor log_prob_impl(const torch::Tensor& x, const torch::Tensor& context) override;
+  torch::Tensor sample_impl(torch::IntArrayRef sample_shape, const torch::Tensor& context,
+                            c10::optional<at::Generator> generator) override;
+
+ private:
+  torch::Tensor loc_;
+  torch::Tensor unconstrained_scale_;
+};
+TORCH_MODULE(Normal);
+
+/// N(0, I) on vectors of size `dim`: the usual base of a flow.  Follows
+/// .to(dtype/device) like any module.
+class StandardNormalImpl : public NormalImpl {
+ public:
+  explicit StandardNormalImpl(int64_t dim);
+};
+TORCH_MODULE(StandardNormal);
+
+}  // namespace diffeo

@@ -14,10 +14,22 @@ std::string shape_string(torch::IntArrayRef shape) {
   return out.str();
 }
 
+// "float32", "int64", ...: the names users write in code and see in PyTorch.
+static std::string dtype_name(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat: return "float32";
+    case torch::kDouble: return "float64";
+    case torch::kHalf: return "float16";
+    case torch::kBFloat16: return "bfloat16";
+    case torch::kLong: return "int64";
+    case torch::kInt: return "int32";
+    case torch::kBool: return "bool";
+    default: return c10::toString(type);
+  }
+}
+
 static std::string describe(const torch::Tensor& t) {
-  std::ostringstream out;
-  out << "dtype " << t.dtype() << " on " << t.device();
-  return out.str();
+  return "dtype " + dtype_name(t.scalar_type()) + " on " + t.device().str();
 }
 
 void check_defined(const torch::Tensor& t, const std::string& arg,

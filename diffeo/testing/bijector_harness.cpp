@@ -1,0 +1,200 @@
+#include "diffeo/testing/bijector_harness.h"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+
+namespace diffeo::testing {
+
+namespace {
+
+constexpr int64_t kBatch = 16;
+
+std::vector<int64_t> concat(std::vector<int64_t> a, const std::vector<int64_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+int64_t event_size(const BijectorCase& c) {
+  int64_t size = 1;
+  for (auto s : c.event_shape) size *= s;
+  return size;
+}
+
+// Max |a - b| relative to tolerance * (1 + |b|), as a readable failure.
+::testing::AssertionResult close(const torch::Tensor& a, const torch::Tensor& b, double tolerance,
+                                 const std::string& what) {
+  if (!a.sizes().equals(b.sizes()))
+    return ::testing::AssertionFailure() << what << ": shapes differ";
+  auto excess = ((a - b).abs() - tolerance * (1 + b.abs())).max().item<double>();
+  if (!(excess <= 0) || !torch::isfinite(a).all().item<bool>())
+    return ::testing::AssertionFailure()
+           << what << ": max |difference| " << (a - b).abs().max().item<double>()
+           << " exceeds tolerance " << tolerance;
+  return ::testing::AssertionSuccess();
+}
+
+// Log|det| of the Jacobian of `map` at x [B, event...], one autograd pass per
+// output coordinate (batch elements are independent).
+torch::Tensor jacobian_log_det(const std::function<torch::Tensor(const torch::Tensor&)>& map,
+                               const torch::Tensor& x, int64_t event_size) {
+  auto input = x.detach().requires_grad_(true);
+  auto output = map(input).reshape({x.size(0), event_size});
+  std::vector<torch::Tensor> rows;
+  for (int64_t j = 0; j < event_size; ++j) {
+    auto grad = torch::autograd::grad({output.select(1, j).sum()}, {input},
+                                      /*grad_outputs=*/{}, /*retain_graph=*/true)[0];
+    rows.push_back(grad.reshape({x.size(0), event_size}));
+  }
+  auto jacobian = torch::stack(rows, /*dim=*/1);
+  return std::get<1>(torch::linalg_slogdet(jacobian));
+}
+
+}  // namespace
+
+void PrintTo(const BijectorCase& c, std::ostream* os) { *os << c.name; }
+
+Bijector make_float64(const BijectorCase& c) {
+  auto bijector = c.make();
+  bijector->to(torch::kFloat64);
+  EXPECT_EQ(bijector->event_rank(), static_cast<int64_t>(c.event_shape.size()))
+      << c.name << ": the case's event shape does not match the bijector's event rank";
+  return bijector;
+}
+
+torch::Tensor sample_inputs(const BijectorCase& c, const std::vector<int64_t>& batch) {
+  auto shape = concat(batch, c.event_shape);
+  if (c.sample_x) return c.sample_x(shape).to(torch::kFloat64);
+  return torch::randn(shape, torch::kFloat64);
+}
+
+torch::Tensor sample_context(const BijectorCase& c, const std::vector<int64_t>& batch) {
+  if (c.context_dim == 0) return {};
+  return torch::randn(concat(batch, {c.context_dim}), torch::kFloat64);
+}
+
+void check_round_trip(const BijectorCase& c, double tolerance) {
+  torch::manual_seed(1);
+  auto b = make_float64(c);
+  torch::NoGradGuard no_grad;
+  auto x = sample_inputs(c, {kBatch});
+  auto ctx = sample_context(c, {kBatch});
+  auto y = b->forward(x, ctx);
+  EXPECT_TRUE(close(b->inverse(y, ctx), x, tolerance, c.name + " inverse(forward(x))"));
+  EXPECT_TRUE(close(b->forward(b->inverse(y, ctx), ctx), y, tolerance,
+                    c.name + " forward(inverse(y))"));
+}
+
+void check_log_det_against_jacobian(const BijectorCase& c, double tolerance) {
+  torch::manual_seed(2);
+  auto b = make_float64(c);
+  auto x = sample_inputs(c, {kBatch});
+  auto ctx = sample_context(c, {kBatch});
+  const auto n = event_size(c);
+
+  auto forward = b->forward_and_log_det(x, ctx);
+  auto expected = jacobian_log_det([&](const torch::Tensor& t) { return b->forward(t, ctx); }, x, n);
+  EXPECT_TRUE(close(forward.log_det.detach(), expected, tolerance, c.name + " forward log-det"));
+
+  auto y = forward.output.detach();
+  auto inverse = b->inverse_and_log_det(y, ctx);
+  auto expected_inverse =
+      jacobian_log_det([&](const torch::Tensor& t) { return b->inverse(t, ctx); }, y, n);
+  EXPECT_TRUE(close(inverse.log_det.detach(), expected_inverse, tolerance,
+                    c.name + " inverse log-det"));
+}
+
+void check_log_det_symmetry(const BijectorCase& c, double tolerance) {
+  torch::manual_seed(3);
+  auto b = make_float64(c);
+  torch::NoGradGuard no_grad;
+  auto x = sample_inputs(c, {kBatch});
+  auto ctx = sample_context(c, {kBatch});
+  auto forward = b->forward_and_log_det(x, ctx);
+  auto inverse = b->inverse_and_log_det(forward.output, ctx);
+  EXPECT_TRUE(close(inverse.log_det, -forward.log_det, tolerance, c.name + " log-det symmetry"));
+}
+
+void check_batch_shapes(const BijectorCase& c) {
+  torch::manual_seed(4);
+  auto b = make_float64(c);
+  torch::NoGradGuard no_grad;
+  for (std::vector<int64_t> batch : {std::vector<int64_t>{}, {1}, {5}, {2, 3}}) {
+    auto x = sample_inputs(c, batch);
+    auto ctx = sample_context(c, batch);
+    auto forward = b->forward_and_log_det(x, ctx);
+    auto inverse = b->inverse_and_log_det(forward.output, ctx);
+    EXPECT_EQ(forward.output.sizes(), x.sizes()) << c.name << " forward output shape";
+    EXPECT_EQ(inverse.output.sizes(), x.sizes()) << c.name << " inverse output shape";
+    EXPECT_EQ(forward.log_det.sizes(), torch::IntArrayRef(batch)) << c.name << " forward log-det";
+    EXPECT_EQ(inverse.log_det.sizes(), torch::IntArrayRef(batch)) << c.name << " inverse log-det";
+  }
+}
+
+void check_context(const BijectorCase& c) {
+  torch::manual_seed(5);
+  auto b = make_float64(c);
+  torch::NoGradGuard no_grad;
+  auto x = sample_inputs(c, {kBatch});
+  if (c.context_dim == 0) {
+    // An unconditional bijector must ignore any context it is handed.
+    auto ctx = torch::randn({kBatch, 3}, torch::kFloat64);
+    auto plain = b->forward_and_log_det(x);
+    auto with = b->forward_and_log_det(x, ctx);
+    EXPECT_TRUE(torch::equal(plain.output, with.output)) << c.name << " output changed by context";
+    EXPECT_TRUE(torch::equal(plain.log_det, with.log_det)) << c.name << " log-det changed";
+    return;
+  }
+  auto ctx1 = sample_context(c, {kBatch}), ctx2 = sample_context(c, {kBatch});
+  auto y1 = b->forward(x, ctx1), y2 = b->forward(x, ctx2);
+  EXPECT_GT((y1 - y2).abs().max().item<double>(), 1e-6) << c.name << " ignores its context";
+  EXPECT_TRUE(close(b->inverse(y2, ctx2), x, 1e-9, c.name + " round trip with context"));
+}
+
+void check_finite_gradients(const BijectorCase& c) {
+  torch::manual_seed(6);
+  auto b = make_float64(c);
+  auto ctx = sample_context(c, {kBatch});
+  auto x = sample_inputs(c, {kBatch}).requires_grad_(true);
+  auto forward = b->forward_and_log_det(x, ctx);
+  auto y = forward.output.detach().requires_grad_(true);
+  auto inverse = b->inverse_and_log_det(y, ctx);
+  auto loss = forward.output.sum() + forward.log_det.sum() + inverse.output.sum() +
+              inverse.log_det.sum();
+  loss.backward();
+  EXPECT_TRUE(torch::isfinite(x.grad()).all().item<bool>()) << c.name << " input gradient";
+  EXPECT_TRUE(torch::isfinite(y.grad()).all().item<bool>()) << c.name << " output gradient";
+  for (const auto& p : b->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << c.name << " parameter " << p.key() << " unused";
+    EXPECT_TRUE(torch::isfinite(p.value().grad()).all().item<bool>())
+        << c.name << " gradient of " << p.key();
+  }
+}
+
+void check_adversarial(const BijectorCase& c, double tolerance) {
+  auto b = make_float64(c);
+  torch::NoGradGuard no_grad;
+  for (const auto& raw : c.adversarial_x) {
+    auto x = raw.to(torch::kFloat64);
+    auto ctx = sample_context(c, {x.size(0)});
+    auto forward = b->forward_and_log_det(x, ctx);
+    auto inverse = b->inverse_and_log_det(forward.output, ctx);
+    EXPECT_TRUE(torch::isfinite(forward.output).all().item<bool>()) << c.name << " at " << x;
+    EXPECT_TRUE(torch::isfinite(forward.log_det).all().item<bool>()) << c.name << " at " << x;
+    EXPECT_TRUE(close(inverse.output, x, tolerance, c.name + " adversarial round trip"));
+    EXPECT_TRUE(close(inverse.log_det, -forward.log_det, tolerance,
+                      c.name + " adversarial log-det symmetry"));
+  }
+}
+
+void check_all(const BijectorCase& c) {
+  check_round_trip(c);
+  check_log_det_against_jacobian(c);
+  check_log_det_symmetry(c);
+  check_batch_shapes(c);
+  check_context(c);
+  check_finite_gradients(c);
+  check_adversarial(c);
+}
+
+}  // namespace diffeo::testing

@@ -2,7 +2,6 @@
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
-#include "diffeo/core/positive.h"
 
 namespace diffeo {
 
@@ -23,19 +22,13 @@ Result ShiftImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
   return {y - loc_, torch::zeros_like(y)};
 }
 
-ScaleImpl::ScaleImpl(torch::Tensor scale, bool learnable) : BijectorImpl(0) {
-  check_finite(scale, "scale", "Scale");
-  if (!(scale > 0).all().item<bool>())
-    throw Error("Scale: argument 'scale' must be positive everywhere, got minimum " +
-                std::to_string(scale.min().item<double>()));
-  unconstrained_scale_ = register_value(*this, "unconstrained_scale", inverse_softplus(scale), learnable);
+ScaleImpl::ScaleImpl(torch::Tensor scale, bool learnable)
+    : BijectorImpl(0), scale_(*this, "Scale", "scale", scale, learnable) {
   set_parameter_shape(scale.sizes());
 }
 
 ScaleImpl::ScaleImpl(double scale, bool learnable)
     : ScaleImpl(torch::scalar_tensor(scale), learnable) {}
-
-torch::Tensor ScaleImpl::scale() const { return torch::softplus(unconstrained_scale_); }
 
 Result ScaleImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
   auto s = scale();

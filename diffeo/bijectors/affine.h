@@ -2,6 +2,7 @@
 // Elementwise affine bijectors: Shift, Scale and ScalarAffine.
 
 #include "diffeo/bijectors/bijector.h"
+#include "diffeo/core/positive.h"
 
 namespace diffeo {
 
@@ -23,23 +24,21 @@ class ShiftImpl : public BijectorImpl {
 };
 TORCH_MODULE(Shift);
 
-/// y = scale * x, elementwise, with a positive scale stored unconstrained as
-/// inverse_softplus(scale) so that gradient steps can never make it <= 0.
-/// log-det = log(scale) per element.
+/// y = scale * x, elementwise, with a positive scale (a learnable one is kept
+/// positive through softplus, see Positive).  log-det = log(scale) per element.
 class ScaleImpl : public BijectorImpl {
  public:
   explicit ScaleImpl(torch::Tensor scale, bool learnable = true);
   explicit ScaleImpl(double scale, bool learnable = true);
 
-  /// The positive scale, softplus of the stored parameter.
-  torch::Tensor scale() const;
+  torch::Tensor scale() const { return scale_.value(); }
 
  protected:
   Result forward_impl(const torch::Tensor& x, const torch::Tensor& context) override;
   Result inverse_impl(const torch::Tensor& y, const torch::Tensor& context) override;
 
  private:
-  torch::Tensor unconstrained_scale_;
+  Positive scale_;
 };
 TORCH_MODULE(Scale);
 

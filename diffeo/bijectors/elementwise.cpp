@@ -2,8 +2,7 @@
 
 #include <cmath>
 
-#include "diffeo/core/error.h"
-#include "diffeo/core/positive.h"
+#include "diffeo/bijectors/domain_guard.h"
 
 namespace diffeo {
 
@@ -14,8 +13,9 @@ Result ExpImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
 }
 
 Result ExpImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
-  auto x = torch::log(y);
-  return {x, -x};
+  DomainGuard guard(y, y <= 0, 1.0);
+  auto x = torch::log(guard.value());
+  return {x, guard.log_det(-x)};
 }
 
 SigmoidImpl::SigmoidImpl() : BijectorImpl(0) {}
@@ -25,8 +25,9 @@ Result SigmoidImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
 }
 
 Result SigmoidImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
-  auto log_y = torch::log(y), log_1my = torch::log1p(-y);
-  return {log_y - log_1my, -log_y - log_1my};
+  DomainGuard guard(y, (y <= 0) | (y >= 1), 0.5);
+  auto log_y = torch::log(guard.value()), log_1my = torch::log1p(-guard.value());
+  return {log_y - log_1my, guard.log_det(-log_y - log_1my)};
 }
 
 TanhImpl::TanhImpl() : BijectorImpl(0) {}
@@ -36,21 +37,15 @@ Result TanhImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
 }
 
 Result TanhImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
-  return {torch::atanh(y), -torch::log1p(-y * y)};
+  DomainGuard guard(y, y.abs() >= 1, 0.0);
+  const auto& safe = guard.value();
+  return {torch::atanh(safe), guard.log_det(-torch::log1p(-safe * safe))};
 }
 
-SoftplusImpl::SoftplusImpl(double hinge_softness, bool learnable) : BijectorImpl(0) {
-  if (!(hinge_softness > 0) || !std::isfinite(hinge_softness))
-    throw Error("Softplus: argument 'hinge_softness' must be positive and finite, got " +
-                std::to_string(hinge_softness));
-  unconstrained_hinge_softness_ = register_value(*this, 
-      "unconstrained_hinge_softness", inverse_softplus(torch::scalar_tensor(hinge_softness)),
-      learnable);
-}
-
-torch::Tensor SoftplusImpl::hinge_softness() const {
-  return torch::softplus(unconstrained_hinge_softness_);
-}
+SoftplusImpl::SoftplusImpl(double hinge_softness, bool learnable)
+    : BijectorImpl(0),
+      hinge_softness_(*this, "Softplus", "hinge_softness", torch::scalar_tensor(hinge_softness),
+                      learnable) {}
 
 // dy/dx = sigmoid(x / c), so log-det = log sigmoid(x / c) = -torch::softplus(-x / c).
 Result SoftplusImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
@@ -61,7 +56,9 @@ Result SoftplusImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) 
 // In terms of y: sigmoid(x / c) = 1 - exp(-y / c).
 Result SoftplusImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
   auto c = hinge_softness();
-  return {c * inverse_softplus(y / c), -torch::log(-torch::expm1(-y / c))};
+  DomainGuard guard(y, y <= 0, 1.0);
+  auto t = guard.value() / c;
+  return {c * inverse_softplus(t), guard.log_det(-torch::log(-torch::expm1(-t)))};
 }
 
 }  // namespace diffeo

@@ -2,55 +2,53 @@
 
 #include <cmath>
 
+#include "diffeo/bijectors/domain_guard.h"
 #include "diffeo/core/error.h"
-#include "diffeo/core/positive.h"
 
 namespace diffeo {
 
-SoftClipImpl::SoftClipImpl(double low, double high, double hinge_softness, bool learnable)
-    : BijectorImpl(0) {
+static double checked_width(double low, double high) {
   if (!std::isfinite(low) || !std::isfinite(high) || !(high > low))
     throw Error("SoftClip: arguments 'low' and 'high' must be finite with low < high, got low " +
                 std::to_string(low) + " and high " + std::to_string(high));
-  if (!(hinge_softness > 0) || !std::isfinite(hinge_softness))
-    throw Error("SoftClip: argument 'hinge_softness' must be positive and finite, got " +
-                std::to_string(hinge_softness));
-  low_ = register_value(*this, "low", torch::scalar_tensor(low), learnable);
-  unconstrained_width_ = register_value(*this, 
-      "unconstrained_width", inverse_softplus(torch::scalar_tensor(high - low)), learnable);
-  unconstrained_hinge_softness_ = register_value(*this, 
-      "unconstrained_hinge_softness", inverse_softplus(torch::scalar_tensor(hinge_softness)),
-      learnable);
+  return high - low;
 }
 
-torch::Tensor SoftClipImpl::high() const { return low_ + torch::softplus(unconstrained_width_); }
+SoftClipImpl::SoftClipImpl(double low, double high, double hinge_softness, bool learnable)
+    : BijectorImpl(0),
+      low_(register_value(*this, "low", torch::scalar_tensor(low), learnable)),
+      width_(*this, "SoftClip", "width", torch::scalar_tensor(checked_width(low, high)),
+             learnable),
+      hinge_softness_(*this, "SoftClip", "hinge_softness", torch::scalar_tensor(hinge_softness),
+                      learnable) {}
 
-torch::Tensor SoftClipImpl::hinge_softness() const {
-  return torch::softplus(unconstrained_hinge_softness_);
+// s(t) = c softplus(t / c), the softplus of hinge softness c.
+static torch::Tensor soft(const torch::Tensor& t, const torch::Tensor& c) {
+  return c * torch::softplus(t / c);
 }
 
-// dy/dx = w / s(w) * sigmoid(v / c) * sigmoid(u / c); log sigmoid(t) = -torch::softplus(-t).
+// dy/dx = w / s(w) * sigmoid(v / c) * sigmoid(u / c); log sigmoid(t) = -softplus(-t).
 torch::Tensor SoftClipImpl::log_det(const torch::Tensor& u, const torch::Tensor& v,
                                     const torch::Tensor& width, const torch::Tensor& c) const {
-  auto log_shrink = torch::log(width) - torch::log(c * torch::softplus(width / c));
+  auto log_shrink = torch::log(width) - torch::log(soft(width, c));
   return log_shrink - torch::softplus(-v / c) - torch::softplus(-u / c);
 }
 
 Result SoftClipImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
-  auto c = hinge_softness(), width = torch::softplus(unconstrained_width_);
+  auto c = hinge_softness(), width = width_.value();
   auto u = x - low_;
-  auto v = width - c * torch::softplus(u / c);
-  auto shrink = width / (c * torch::softplus(width / c));
-  auto y = low_ + width - shrink * c * torch::softplus(v / c);
+  auto v = width - soft(u, c);
+  auto y = low_ + width - width / soft(width, c) * soft(v, c);
   return {y, log_det(u, v, width, c)};
 }
 
 Result SoftClipImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
-  auto c = hinge_softness(), width = torch::softplus(unconstrained_width_);
-  auto shrink = width / (c * torch::softplus(width / c));
-  auto v = c * inverse_softplus((low_ + width - y) / (shrink * c));
+  auto c = hinge_softness(), width = width_.value();
+  auto high = low_ + width;
+  DomainGuard guard(y, (y <= low_) | (y >= high), low_ + 0.5 * width);
+  auto v = c * inverse_softplus((high - guard.value()) * soft(width, c) / (width * c));
   auto u = c * inverse_softplus((width - v) / c);
-  return {low_ + u, -log_det(u, v, width, c)};
+  return {low_ + u, guard.log_det(-log_det(u, v, width, c))};
 }
 
 }  // namespace diffeo

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "diffeo/bijectors/bijector.h"
+#include "diffeo/core/positive.h"
 
 namespace diffeo {
 
@@ -10,15 +11,15 @@ namespace diffeo {
 /// inside the interval it is close to the identity; the smaller c, the sharper
 /// the corners.  `low` and the positive width are stored so that a learnable
 /// clip keeps high > low.  Elementwise (event rank 0).  The inverse is defined
-/// on (low, high) only.
+/// on (low, high); outside it the log-det is -inf (see DomainGuard).
 class SoftClipImpl : public BijectorImpl {
  public:
   SoftClipImpl(double low, double high, double hinge_softness = 1.0,
                bool learnable = false);
 
   torch::Tensor low() const { return low_; }
-  torch::Tensor high() const;
-  torch::Tensor hinge_softness() const;
+  torch::Tensor high() const { return low_ + width_.value(); }
+  torch::Tensor hinge_softness() const { return hinge_softness_.value(); }
 
  protected:
   Result forward_impl(const torch::Tensor& x, const torch::Tensor& context) override;
@@ -30,8 +31,8 @@ class SoftClipImpl : public BijectorImpl {
                         const torch::Tensor& width, const torch::Tensor& c) const;
 
   torch::Tensor low_;
-  torch::Tensor unconstrained_width_;
-  torch::Tensor unconstrained_hinge_softness_;
+  Positive width_;
+  Positive hinge_softness_;
 };
 TORCH_MODULE(SoftClip);
 

@@ -4,7 +4,6 @@
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
-#include "diffeo/core/positive.h"
 #include "diffeo/core/tensor_ops.h"
 
 namespace diffeo {
@@ -16,20 +15,13 @@ static std::vector<int64_t> checked_event_shape(const torch::Tensor& loc,
   if (!loc.sizes().equals(scale.sizes()))
     throw Error("Normal: arguments 'loc' " + shape_string(loc.sizes()) + " and 'scale' " +
                 shape_string(scale.sizes()) + " must have the same shape");
-  if (!(scale > 0).all().item<bool>())
-    throw Error("Normal: argument 'scale' must be positive everywhere, got minimum " +
-                std::to_string(scale.min().item<double>()));
   return loc.sizes().vec();
 }
 
 NormalImpl::NormalImpl(torch::Tensor loc, torch::Tensor scale, bool learnable)
-    : DistributionImpl(checked_event_shape(loc, scale)) {
-  loc_ = register_value(*this, "loc", loc, learnable);
-  unconstrained_scale_ =
-      register_value(*this, "unconstrained_scale", inverse_softplus(scale), learnable);
-}
-
-torch::Tensor NormalImpl::scale() const { return torch::softplus(unconstrained_scale_); }
+    : DistributionImpl(checked_event_shape(loc, scale)),
+      loc_(register_value(*this, "loc", loc, learnable)),
+      scale_(*this, "Normal", "scale", scale, learnable) {}
 
 torch::Tensor NormalImpl::log_prob_impl(const torch::Tensor& x, const torch::Tensor&) {
   auto s = scale();
@@ -45,12 +37,16 @@ torch::Tensor NormalImpl::sample_impl(torch::IntArrayRef sample_shape, const tor
   return loc_ + scale() * torch::randn(shape, generator, options());
 }
 
-static int64_t checked_dim(int64_t dim) {
+static torch::Tensor checked_zeros(int64_t dim) {
   check_positive(dim, "dim", "StandardNormal");
-  return dim;
+  return torch::zeros({dim});
 }
 
 StandardNormalImpl::StandardNormalImpl(int64_t dim)
-    : NormalImpl(torch::zeros({checked_dim(dim)}), torch::ones({dim}), /*learnable=*/false) {}
+    : StandardNormalImpl(checked_zeros(dim)) {}
+
+// A separate step so the size is checked before torch::ones sees it.
+StandardNormalImpl::StandardNormalImpl(torch::Tensor zeros)
+    : NormalImpl(zeros, torch::ones_like(zeros), /*learnable=*/false) {}
 
 }  // namespace diffeo

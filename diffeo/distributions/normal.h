@@ -1,20 +1,21 @@
 #pragma once
 // Diagonal Gaussian distributions.
 
+#include "diffeo/core/positive.h"
 #include "diffeo/distributions/distribution.h"
 
 namespace diffeo {
 
 /// A Gaussian with independent coordinates: event shape = loc's shape (a [d]
-/// loc gives vectors of size d).  The positive scale is stored unconstrained as
-/// inverse_softplus(scale), so learning it can never make it <= 0.  With
-/// learnable = false, loc and scale are fixed buffers.
+/// loc gives vectors of size d).  A learnable scale stays positive through
+/// softplus (see Positive); with learnable = false, loc and scale are fixed
+/// buffers.
 class NormalImpl : public DistributionImpl {
  public:
   NormalImpl(torch::Tensor loc, torch::Tensor scale, bool learnable = true);
 
   torch::Tensor loc() const { return loc_; }
-  torch::Tensor scale() const;
+  torch::Tensor scale() const { return scale_.value(); }
 
  protected:
   torch::Tensor log_prob_impl(const torch::Tensor& x, const torch::Tensor& context) override;
@@ -23,7 +24,7 @@ class NormalImpl : public DistributionImpl {
 
  private:
   torch::Tensor loc_;
-  torch::Tensor unconstrained_scale_;
+  Positive scale_;
 };
 TORCH_MODULE(Normal);
 
@@ -32,6 +33,9 @@ TORCH_MODULE(Normal);
 class StandardNormalImpl : public NormalImpl {
  public:
   explicit StandardNormalImpl(int64_t dim);
+
+ private:
+  explicit StandardNormalImpl(torch::Tensor zeros);
 };
 TORCH_MODULE(StandardNormal);
 

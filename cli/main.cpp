@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string>
 
 #include "commands.h"
 #include "diffeo/core/error.h"
@@ -15,6 +16,21 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", diffeo::version());
   app.require_subcommand(1);
   diffeo::cli::add_info_command(app);
+
+  // CLI11 would only say "a subcommand is required"; name the unknown word.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const auto* command : app.get_subcommands({})) {
+      names += (names.empty() ? "" : ", ") + command->get_name();
+      known = known || command->get_name() == argv[1];
+    }
+    if (!known) {
+      std::cerr << "diffeo: error: unknown command '" << argv[1] << "' (commands: " << names
+                << "; see 'diffeo --help')\n";
+      return 2;
+    }
+  }
 
   try {
     app.parse(argc, argv);

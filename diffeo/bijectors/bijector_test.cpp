@@ -80,6 +80,22 @@ TEST(Softplus, HingeSoftnessScalesTheKink) {
   EXPECT_NEAR(softplus->forward(torch::full({1}, 10.0))[0].item<double>(), 10.0, 1e-6);
 }
 
+TEST(DomainGuard, OutsideTheRangeLogDetIsMinusInfinityNeverNaN) {
+  auto outside = torch::tensor({-1.5, -1.0}, torch::kFloat64).requires_grad_(true);
+  for (Bijector b : {Bijector(Exp()), Bijector(Softplus()), Bijector(Sigmoid()),
+                     Bijector(Tanh()), Bijector(SoftClip(0.5, 2.0))}) {
+    b->to(torch::kFloat64);
+    auto r = b->inverse_and_log_det(outside);
+    EXPECT_TRUE(torch::isfinite(r.output).all().item<bool>()) << b->name();
+    EXPECT_TRUE((r.log_det == -INFINITY).all().item<bool>()) << b->name() << r.log_det;
+    auto grad = torch::autograd::grad({r.output.sum()}, {outside})[0];
+    EXPECT_TRUE(torch::isfinite(grad).all().item<bool>()) << b->name();
+  }
+  auto r = Tanh()->inverse_and_log_det(torch::tensor({NAN, 0.5f}));
+  EXPECT_TRUE(std::isnan(r.output[0].item<float>()));  // NaN input is not hidden
+  EXPECT_TRUE(std::isfinite(r.log_det[1].item<float>()));
+}
+
 TEST(Parameters, LearnableOrFixed) {
   EXPECT_EQ(Shift(1.0)->parameters().size(), 1u);
   auto fixed = Shift(1.0, /*learnable=*/false);

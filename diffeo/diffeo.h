@@ -11,6 +11,7 @@
 #include "diffeo/bijectors/bijector.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
+#include "diffeo/bijectors/domain_guard.h"
 #include "diffeo/bijectors/elementwise.h"
 #include "diffeo/bijectors/inverse.h"
 #include "diffeo/bijectors/permutation.h"

@@ -1,12 +1,6 @@
 #pragma once
 // The whole public API of diffeo in one include.
 
-#include "diffeo/core/checks.h"
-#include "diffeo/core/error.h"
-#include "diffeo/core/positive.h"
-#include "diffeo/core/tensor_ops.h"
-#include "diffeo/core/version.h"
-
 #include "diffeo/bijectors/affine.h"
 #include "diffeo/bijectors/bijector.h"
 #include "diffeo/bijectors/block.h"
@@ -17,7 +11,11 @@
 #include "diffeo/bijectors/permutation.h"
 #include "diffeo/bijectors/rotation.h"
 #include "diffeo/bijectors/soft_clip.h"
-
+#include "diffeo/core/checks.h"
+#include "diffeo/core/error.h"
+#include "diffeo/core/positive.h"
+#include "diffeo/core/tensor_ops.h"
+#include "diffeo/core/version.h"
 #include "diffeo/distributions/distribution.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/distributions/transformed.h"

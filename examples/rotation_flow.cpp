@@ -30,8 +30,8 @@ double gaussian_kl(const torch::Tensor& m1, const torch::Tensor& S1, const torch
   auto quadratic = torch::matmul(torch::matmul(diff.t(), S2_inv), diff).squeeze();
   auto log_det_ratio = torch::logdet(S2) - torch::logdet(S1);
   const double d = static_cast<double>(m1.size(0));
-  return 0.5 * (torch::trace(torch::matmul(S2_inv, S1)) + quadratic - d + log_det_ratio)
-                   .item<double>();
+  return 0.5 *
+         (torch::trace(torch::matmul(S2_inv, S1)) + quadratic - d + log_det_ratio).item<double>();
 }
 
 // The law of R (a * z + b) for z ~ N(0, I): mean R b, covariance R diag(a^2) R^T.

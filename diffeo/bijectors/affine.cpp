@@ -40,8 +40,7 @@ Result ScaleImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
   return {y / s, -torch::log(s).expand(y.sizes())};
 }
 
-ScalarAffineImpl::ScalarAffineImpl(torch::Tensor shift, torch::Tensor log_scale,
-                                   bool learnable)
+ScalarAffineImpl::ScalarAffineImpl(torch::Tensor shift, torch::Tensor log_scale, bool learnable)
     : BijectorImpl(0) {
   check_finite(shift, "shift", "ScalarAffine");
   check_finite(log_scale, "log_scale", "ScalarAffine");
@@ -55,8 +54,7 @@ ScalarAffineImpl::ScalarAffineImpl(torch::Tensor shift, torch::Tensor log_scale,
 }
 
 ScalarAffineImpl::ScalarAffineImpl(double shift, double log_scale, bool learnable)
-    : ScalarAffineImpl(torch::scalar_tensor(shift), torch::scalar_tensor(log_scale),
-                       learnable) {}
+    : ScalarAffineImpl(torch::scalar_tensor(shift), torch::scalar_tensor(log_scale), learnable) {}
 
 Result ScalarAffineImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
   return {x * torch::exp(log_scale_) + shift_, log_scale_.expand(x.sizes())};

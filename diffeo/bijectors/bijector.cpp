@@ -10,14 +10,12 @@ BijectorImpl::BijectorImpl(int64_t event_rank) : event_rank_(event_rank) {
     throw Error("Bijector: event rank must be >= 0, got " + std::to_string(event_rank));
 }
 
-Result BijectorImpl::forward_and_log_det(const torch::Tensor& x,
-                                         const torch::Tensor& context) {
+Result BijectorImpl::forward_and_log_det(const torch::Tensor& x, const torch::Tensor& context) {
   check_input(x, "x", context);
   return forward_impl(x, context);
 }
 
-Result BijectorImpl::inverse_and_log_det(const torch::Tensor& y,
-                                         const torch::Tensor& context) {
+Result BijectorImpl::inverse_and_log_det(const torch::Tensor& y, const torch::Tensor& context) {
   check_input(y, "y", context);
   return inverse_impl(y, context);
 }
@@ -37,9 +35,7 @@ void BijectorImpl::set_event_shape(std::vector<int64_t> shape) {
   event_shape_ = std::move(shape);
 }
 
-void BijectorImpl::set_parameter_shape(torch::IntArrayRef shape) {
-  parameter_shape_ = shape.vec();
-}
+void BijectorImpl::set_parameter_shape(torch::IntArrayRef shape) { parameter_shape_ = shape.vec(); }
 
 void BijectorImpl::check_input(const torch::Tensor& t, const std::string& arg,
                                const torch::Tensor& context) const {
@@ -48,9 +44,8 @@ void BijectorImpl::check_input(const torch::Tensor& t, const std::string& arg,
   if (!parameter_shape_.empty()) check_broadcasts_into(t, arg, parameter_shape_, where);
   check_matches_module(t, arg, *this, where);
   if (context.defined() && context.device() != t.device())
-    throw Error(where + ": argument 'context' is on " + context.device().str() +
-                " but '" + arg + "' is on " + t.device().str() +
-                "; move one of them with .to(...)");
+    throw Error(where + ": argument 'context' is on " + context.device().str() + " but '" + arg +
+                "' is on " + t.device().str() + "; move one of them with .to(...)");
 }
 
 torch::Tensor zero_log_det(const torch::Tensor& x, int64_t event_rank) {

@@ -37,11 +37,9 @@ class BijectorImpl : public torch::nn::Module {
   explicit BijectorImpl(int64_t event_rank);
 
   /// y = f(x) and log|det df/dx|(x).
-  Result forward_and_log_det(const torch::Tensor& x,
-                             const torch::Tensor& context = {});
+  Result forward_and_log_det(const torch::Tensor& x, const torch::Tensor& context = {});
   /// x = f^-1(y) and log|det df^-1/dy|(y) (= minus the forward log-det at x).
-  Result inverse_and_log_det(const torch::Tensor& y,
-                             const torch::Tensor& context = {});
+  Result inverse_and_log_det(const torch::Tensor& y, const torch::Tensor& context = {});
   /// f(x) alone.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
   /// f^-1(y) alone.
@@ -77,9 +75,11 @@ class Bijector : public torch::nn::ModuleHolder<BijectorImpl> {
  public:
   Bijector(std::nullptr_t) : ModuleHolder(nullptr) {}
   template <typename T, typename = std::enable_if_t<std::is_base_of<BijectorImpl, T>::value>>
-  Bijector(std::shared_ptr<T> impl) : ModuleHolder(std::shared_ptr<BijectorImpl>(std::move(impl))) {}
+  Bijector(std::shared_ptr<T> impl)
+      : ModuleHolder(std::shared_ptr<BijectorImpl>(std::move(impl))) {}
   template <typename T, typename = std::enable_if_t<std::is_base_of<BijectorImpl, T>::value>>
-  Bijector(const torch::nn::ModuleHolder<T>& holder) : ModuleHolder(std::shared_ptr<BijectorImpl>(holder.ptr())) {}
+  Bijector(const torch::nn::ModuleHolder<T>& holder)
+      : ModuleHolder(std::shared_ptr<BijectorImpl>(holder.ptr())) {}
 };
 
 /// A zero log-det with the batch shape of `x` for a bijector of `event_rank`.

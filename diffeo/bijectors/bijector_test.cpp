@@ -60,8 +60,8 @@ TEST(Permute, ReordersCoordinates) {
 // The numbers from TFP's SoftClip documentation.
 TEST(SoftClip, MatchesTensorFlowProbability) {
   auto clip = SoftClip(-10, 10);
-  auto y = clip->forward(torch::tensor({-15.0, -7.0, 1.0, 9.0, 20.0}, torch::kFloat64).to(
-      torch::kFloat));
+  auto y = clip->forward(
+      torch::tensor({-15.0, -7.0, 1.0, 9.0, 20.0}, torch::kFloat64).to(torch::kFloat));
   auto expected = torch::tensor({-9.993284f, -6.951412f, 0.9998932f, 8.686738f, 9.999954f});
   EXPECT_TRUE(torch::allclose(y, expected, 1e-5, 1e-5)) << y;
 }
@@ -82,8 +82,8 @@ TEST(Softplus, HingeSoftnessScalesTheKink) {
 
 TEST(DomainGuard, OutsideTheRangeLogDetIsMinusInfinityNeverNaN) {
   auto outside = torch::tensor({-1.5, -1.0}, torch::kFloat64).requires_grad_(true);
-  for (Bijector b : {Bijector(Exp()), Bijector(Softplus()), Bijector(Sigmoid()),
-                     Bijector(Tanh()), Bijector(SoftClip(0.5, 2.0))}) {
+  for (Bijector b : {Bijector(Exp()), Bijector(Softplus()), Bijector(Sigmoid()), Bijector(Tanh()),
+                     Bijector(SoftClip(0.5, 2.0))}) {
     b->to(torch::kFloat64);
     auto r = b->inverse_and_log_det(outside);
     EXPECT_TRUE(torch::isfinite(r.output).all().item<bool>()) << b->name();
@@ -116,12 +116,21 @@ TEST(Parameters, ScaleStaysPositiveUnderLargeSteps) {
 }
 
 TEST(Errors, WrongEventSizeNamesArgumentAndBothSizes) {
-  expect_error([] { Rotation2D(0.1)->forward(torch::randn({5, 3})); },
-               {"Rotation2D", "'x'", "event size 3", "event size 2", "[5, 3]"});
-  expect_error([] { Permute(std::vector<int64_t>{1, 0})->inverse(torch::randn({4})); },
-               {"Permute", "'y'", "event size 4", "event size 2"});
-  expect_error([] { Shift(torch::zeros({3}))->forward(torch::randn({4, 2})); },
-               {"Shift", "'x'", "[4, 2]", "[3]"});
+  expect_error(
+      [] {
+        Rotation2D(0.1)->forward(torch::randn({5, 3}));
+      },
+      {"Rotation2D", "'x'", "event size 3", "event size 2", "[5, 3]"});
+  expect_error(
+      [] {
+        Permute(std::vector<int64_t>{1, 0})->inverse(torch::randn({4}));
+      },
+      {"Permute", "'y'", "event size 4", "event size 2"});
+  expect_error(
+      [] {
+        Shift(torch::zeros({3}))->forward(torch::randn({4, 2}));
+      },
+      {"Shift", "'x'", "[4, 2]", "[3]"});
   expect_error([] { Rotation2D(0.1)->forward(torch::randn({})); },
                {"Rotation2D", "'x'", "at least 1 dimension"});
 }
@@ -136,13 +145,20 @@ TEST(Errors, UndefinedOrIntegerInput) {
 TEST(Errors, DtypeMixNamesBothDtypes) {
   auto rotation = Rotation2D(0.1);
   rotation->to(torch::kFloat64);
-  expect_error([&] { rotation->forward(torch::randn({2, 2})); },
-               {"Rotation2D", "'x'", "float32", "'theta'", "float64"});
+  expect_error(
+      [&] {
+        rotation->forward(torch::randn({2, 2}));
+      },
+      {"Rotation2D", "'x'", "float32", "'theta'", "float64"});
 }
 
 TEST(Errors, NonFiniteOrInvalidConstructorArguments) {
   expect_error([] { (void)Shift(NAN); }, {"Shift", "'loc'", "finite"});
-  expect_error([] { (void)Scale(torch::tensor({1.0f, INFINITY})); }, {"Scale", "'scale'", "finite"});
+  expect_error(
+      [] {
+        (void)Scale(torch::tensor({1.0f, INFINITY}));
+      },
+      {"Scale", "'scale'", "finite"});
   expect_error([] { (void)Scale(-2.0); }, {"Scale", "'scale'", "positive", "-2"});
   expect_error([] { (void)ScalarAffine(0.0, NAN); }, {"ScalarAffine", "'log_scale'"});
   expect_error([] { (void)ScalarAffine(torch::zeros({2}), torch::zeros({3})); },

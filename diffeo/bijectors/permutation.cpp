@@ -11,9 +11,8 @@ static torch::Tensor checked_permutation(const std::vector<int64_t>& permutation
   std::vector<bool> seen(n, false);
   for (int64_t index : permutation) {
     if (index < 0 || index >= n || seen[index])
-      throw Error("Permute: argument 'permutation' must hold each of 0.." +
-                  std::to_string(n - 1) + " exactly once, got " +
-                  shape_string(permutation));
+      throw Error("Permute: argument 'permutation' must hold each of 0.." + std::to_string(n - 1) +
+                  " exactly once, got " + shape_string(permutation));
     seen[index] = true;
   }
   return torch::tensor(permutation, torch::kLong);

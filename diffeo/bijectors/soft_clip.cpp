@@ -17,8 +17,7 @@ static double checked_width(double low, double high) {
 SoftClipImpl::SoftClipImpl(double low, double high, double hinge_softness, bool learnable)
     : BijectorImpl(0),
       low_(register_value(*this, "low", torch::scalar_tensor(low), learnable)),
-      width_(*this, "SoftClip", "width", torch::scalar_tensor(checked_width(low, high)),
-             learnable),
+      width_(*this, "SoftClip", "width", torch::scalar_tensor(checked_width(low, high)), learnable),
       hinge_softness_(*this, "SoftClip", "hinge_softness", torch::scalar_tensor(hinge_softness),
                       learnable) {}
 

@@ -14,8 +14,7 @@ namespace diffeo {
 /// on (low, high); outside it the log-det is -inf (see DomainGuard).
 class SoftClipImpl : public BijectorImpl {
  public:
-  SoftClipImpl(double low, double high, double hinge_softness = 1.0,
-               bool learnable = false);
+  SoftClipImpl(double low, double high, double hinge_softness = 1.0, bool learnable = false);
 
   torch::Tensor low() const { return low_; }
   torch::Tensor high() const { return low_ + width_.value(); }
@@ -27,8 +26,8 @@ class SoftClipImpl : public BijectorImpl {
 
  private:
   // log|dy/dx| from the two softplus arguments u = x - low and v = w - s(u).
-  torch::Tensor log_det(const torch::Tensor& u, const torch::Tensor& v,
-                        const torch::Tensor& width, const torch::Tensor& c) const;
+  torch::Tensor log_det(const torch::Tensor& u, const torch::Tensor& v, const torch::Tensor& width,
+                        const torch::Tensor& c) const;
 
   torch::Tensor low_;
   Positive width_;

@@ -17,14 +17,22 @@ std::string shape_string(torch::IntArrayRef shape) {
 // "float32", "int64", ...: the names users write in code and see in PyTorch.
 static std::string dtype_name(torch::ScalarType type) {
   switch (type) {
-    case torch::kFloat: return "float32";
-    case torch::kDouble: return "float64";
-    case torch::kHalf: return "float16";
-    case torch::kBFloat16: return "bfloat16";
-    case torch::kLong: return "int64";
-    case torch::kInt: return "int32";
-    case torch::kBool: return "bool";
-    default: return c10::toString(type);
+    case torch::kFloat:
+      return "float32";
+    case torch::kDouble:
+      return "float64";
+    case torch::kHalf:
+      return "float16";
+    case torch::kBFloat16:
+      return "bfloat16";
+    case torch::kLong:
+      return "int64";
+    case torch::kInt:
+      return "int32";
+    case torch::kBool:
+      return "bool";
+    default:
+      return c10::toString(type);
   }
 }
 
@@ -32,40 +40,33 @@ static std::string describe(const torch::Tensor& t) {
   return "dtype " + dtype_name(t.scalar_type()) + " on " + t.device().str();
 }
 
-void check_defined(const torch::Tensor& t, const std::string& arg,
-                   const std::string& where) {
+void check_defined(const torch::Tensor& t, const std::string& arg, const std::string& where) {
   if (!t.defined())
-    throw Error(where + ": argument '" + arg +
-                "' is an undefined tensor; pass a tensor with data");
+    throw Error(where + ": argument '" + arg + "' is an undefined tensor; pass a tensor with data");
 }
 
-void check_floating(const torch::Tensor& t, const std::string& arg,
-                    const std::string& where) {
+void check_floating(const torch::Tensor& t, const std::string& arg, const std::string& where) {
   check_defined(t, arg, where);
   if (!t.is_floating_point())
     throw Error(where + ": argument '" + arg +
-                "' must be a floating-point tensor (float32 or float64), got " +
-                describe(t) + "; convert it with .to(torch::kFloat)");
+                "' must be a floating-point tensor (float32 or float64), got " + describe(t) +
+                "; convert it with .to(torch::kFloat)");
 }
 
-void check_finite(const torch::Tensor& t, const std::string& arg,
-                  const std::string& where) {
+void check_finite(const torch::Tensor& t, const std::string& arg, const std::string& where) {
   check_floating(t, arg, where);
   const auto bad = (~torch::isfinite(t)).sum().item<int64_t>();
   if (bad > 0)
-    throw Error(where + ": argument '" + arg + "' must be finite, but " +
-                std::to_string(bad) + " of its " + std::to_string(t.numel()) +
-                " values are NaN or infinite");
+    throw Error(where + ": argument '" + arg + "' must be finite, but " + std::to_string(bad) +
+                " of its " + std::to_string(t.numel()) + " values are NaN or infinite");
 }
 
-void check_event_shape(const torch::Tensor& t, const std::string& arg,
-                       int64_t rank, torch::IntArrayRef event_shape,
-                       const std::string& where) {
+void check_event_shape(const torch::Tensor& t, const std::string& arg, int64_t rank,
+                       torch::IntArrayRef event_shape, const std::string& where) {
   check_floating(t, arg, where);
   if (t.dim() < rank)
-    throw Error(where + ": argument '" + arg + "' needs at least " +
-                std::to_string(rank) + " dimension(s) for its event, got shape " +
-                shape_string(t.sizes()));
+    throw Error(where + ": argument '" + arg + "' needs at least " + std::to_string(rank) +
+                " dimension(s) for its event, got shape " + shape_string(t.sizes()));
   if (event_shape.empty()) return;
   const auto trailing = t.sizes().slice(t.dim() - rank);
   if (trailing != event_shape) {
@@ -79,46 +80,37 @@ void check_event_shape(const torch::Tensor& t, const std::string& arg,
 }
 
 void check_broadcasts_into(const torch::Tensor& t, const std::string& arg,
-                           torch::IntArrayRef param_shape,
-                           const std::string& where) {
+                           torch::IntArrayRef param_shape, const std::string& where) {
   bool ok = static_cast<int64_t>(param_shape.size()) <= t.dim();
   for (size_t i = 1; ok && i <= param_shape.size(); ++i) {
     const auto p = param_shape[param_shape.size() - i];
     ok = p == 1 || p == t.size(t.dim() - static_cast<int64_t>(i));
   }
   if (!ok)
-    throw Error(where + ": argument '" + arg + "' of shape " +
-                shape_string(t.sizes()) + " does not match the parameter shape " +
-                shape_string(param_shape) +
+    throw Error(where + ": argument '" + arg + "' of shape " + shape_string(t.sizes()) +
+                " does not match the parameter shape " + shape_string(param_shape) +
                 " (the trailing dimensions must equal it or be broadcast from 1)");
 }
 
 void check_same_dtype_device(const torch::Tensor& t, const std::string& arg,
-                             const torch::Tensor& reference,
-                             const std::string& reference_name,
+                             const torch::Tensor& reference, const std::string& reference_name,
                              const std::string& where) {
   if (t.dtype() != reference.dtype() || t.device() != reference.device())
-    throw Error(where + ": argument '" + arg + "' has " + describe(t) +
-                " but '" + reference_name + "' has " + describe(reference) +
-                "; move one of them with .to(...)");
+    throw Error(where + ": argument '" + arg + "' has " + describe(t) + " but '" + reference_name +
+                "' has " + describe(reference) + "; move one of them with .to(...)");
 }
 
 void check_matches_module(const torch::Tensor& t, const std::string& arg,
-                          const torch::nn::Module& module,
-                          const std::string& where) {
+                          const torch::nn::Module& module, const std::string& where) {
   for (const auto& p : module.named_parameters(/*recurse=*/false))
-    if (p.value().is_floating_point())
-      check_same_dtype_device(t, arg, p.value(), p.key(), where);
+    if (p.value().is_floating_point()) check_same_dtype_device(t, arg, p.value(), p.key(), where);
   for (const auto& b : module.named_buffers(/*recurse=*/false))
-    if (b.value().is_floating_point())
-      check_same_dtype_device(t, arg, b.value(), b.key(), where);
+    if (b.value().is_floating_point()) check_same_dtype_device(t, arg, b.value(), b.key(), where);
 }
 
-void check_positive(int64_t value, const std::string& arg,
-                    const std::string& where) {
+void check_positive(int64_t value, const std::string& arg, const std::string& where) {
   if (value <= 0)
-    throw Error(where + ": argument '" + arg + "' must be positive, got " +
-                std::to_string(value));
+    throw Error(where + ": argument '" + arg + "' must be positive, got " + std::to_string(value));
 }
 
 std::string type_name(const torch::nn::Module& module) {
@@ -126,8 +118,7 @@ std::string type_name(const torch::nn::Module& module) {
   const auto colon = name.rfind("::");
   if (colon != std::string::npos) name = name.substr(colon + 2);
   const std::string impl = "Impl";
-  if (name.size() > impl.size() &&
-      name.compare(name.size() - impl.size(), impl.size(), impl) == 0)
+  if (name.size() > impl.size() && name.compare(name.size() - impl.size(), impl.size(), impl) == 0)
     name.resize(name.size() - impl.size());
   return name;
 }

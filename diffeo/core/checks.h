@@ -13,44 +13,36 @@ namespace diffeo {
 std::string shape_string(torch::IntArrayRef shape);
 
 /// The tensor must be defined (not a default-constructed torch::Tensor).
-void check_defined(const torch::Tensor& t, const std::string& arg,
-                   const std::string& where);
+void check_defined(const torch::Tensor& t, const std::string& arg, const std::string& where);
 
 /// The tensor must be defined and of a floating-point dtype.
-void check_floating(const torch::Tensor& t, const std::string& arg,
-                    const std::string& where);
+void check_floating(const torch::Tensor& t, const std::string& arg, const std::string& where);
 
 /// Every element must be finite (no NaN, no +-inf).
-void check_finite(const torch::Tensor& t, const std::string& arg,
-                  const std::string& where);
+void check_finite(const torch::Tensor& t, const std::string& arg, const std::string& where);
 
 /// The tensor must have at least `rank` dimensions and, when `event_shape` is
 /// non-empty, its trailing dimensions must equal it.
-void check_event_shape(const torch::Tensor& t, const std::string& arg,
-                       int64_t rank, torch::IntArrayRef event_shape,
-                       const std::string& where);
+void check_event_shape(const torch::Tensor& t, const std::string& arg, int64_t rank,
+                       torch::IntArrayRef event_shape, const std::string& where);
 
 /// Parameters of shape `param_shape` must broadcast into `t` without changing
 /// t's shape (elementwise bijectors apply per coordinate).
 void check_broadcasts_into(const torch::Tensor& t, const std::string& arg,
-                           torch::IntArrayRef param_shape,
-                           const std::string& where);
+                           torch::IntArrayRef param_shape, const std::string& where);
 
 /// `t` must share dtype and device with `reference` (a named parameter).
 void check_same_dtype_device(const torch::Tensor& t, const std::string& arg,
-                             const torch::Tensor& reference,
-                             const std::string& reference_name,
+                             const torch::Tensor& reference, const std::string& reference_name,
                              const std::string& where);
 
 /// Checks `t` against every floating-point parameter and buffer that `module`
 /// owns directly (not recursively: children check their own).
 void check_matches_module(const torch::Tensor& t, const std::string& arg,
-                          const torch::nn::Module& module,
-                          const std::string& where);
+                          const torch::nn::Module& module, const std::string& where);
 
 /// `value` must be positive, e.g. a sample count or a step count.
-void check_positive(int64_t value, const std::string& arg,
-                    const std::string& where);
+void check_positive(int64_t value, const std::string& arg, const std::string& where);
 
 /// The name of a module's type without namespace and "Impl" suffix, e.g.
 /// "Rotation2D" for diffeo::Rotation2DImpl; used as `where` in messages.

@@ -5,9 +5,7 @@
 
 namespace diffeo {
 
-torch::Tensor inverse_softplus(const torch::Tensor& y) {
-  return y + torch::log(-torch::expm1(-y));
-}
+torch::Tensor inverse_softplus(const torch::Tensor& y) { return y + torch::log(-torch::expm1(-y)); }
 
 Positive::Positive(torch::nn::Module& module, const std::string& where, const std::string& name,
                    torch::Tensor value, bool learnable)

@@ -10,7 +10,8 @@ DistributionImpl::DistributionImpl(std::vector<int64_t> event_shape)
 
 static void check_context(const torch::Tensor& context, const std::string& where) {
   if (context.defined() && context.dim() == 0)
-    throw Error(where + ": argument 'context' must have a feature dimension "
+    throw Error(where +
+                ": argument 'context' must have a feature dimension "
                 "([batch..., features]), got a 0-dim tensor");
 }
 
@@ -42,9 +43,9 @@ SampleAndLogProb DistributionImpl::sample_and_log_prob(int64_t n, const torch::T
   return sample_and_log_prob_impl(sample_shape(n, context), context, generator);
 }
 
-SampleAndLogProb DistributionImpl::sample_and_log_prob_impl(torch::IntArrayRef sample_shape,
-                                                            const torch::Tensor& context,
-                                                            c10::optional<at::Generator> generator) {
+SampleAndLogProb DistributionImpl::sample_and_log_prob_impl(
+    torch::IntArrayRef sample_shape, const torch::Tensor& context,
+    c10::optional<at::Generator> generator) {
   auto draws = sample_impl(sample_shape, context, generator);
   return {draws, log_prob_impl(draws, expand_context(context, sample_shape[0]))};
 }

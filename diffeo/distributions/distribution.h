@@ -68,9 +68,11 @@ class Distribution : public torch::nn::ModuleHolder<DistributionImpl> {
  public:
   Distribution(std::nullptr_t) : ModuleHolder(nullptr) {}
   template <typename T, typename = std::enable_if_t<std::is_base_of<DistributionImpl, T>::value>>
-  Distribution(std::shared_ptr<T> impl) : ModuleHolder(std::shared_ptr<DistributionImpl>(std::move(impl))) {}
+  Distribution(std::shared_ptr<T> impl)
+      : ModuleHolder(std::shared_ptr<DistributionImpl>(std::move(impl))) {}
   template <typename T, typename = std::enable_if_t<std::is_base_of<DistributionImpl, T>::value>>
-  Distribution(const torch::nn::ModuleHolder<T>& holder) : ModuleHolder(std::shared_ptr<DistributionImpl>(holder.ptr())) {}
+  Distribution(const torch::nn::ModuleHolder<T>& holder)
+      : ModuleHolder(std::shared_ptr<DistributionImpl>(holder.ptr())) {}
 };
 
 /// The context [batch..., features] repeated n times in front:

@@ -86,16 +86,16 @@ TEST(Transformed, SampleAndLogProbAgreesWithLogProb) {
   EXPECT_TRUE(torch::allclose(both.log_prob, flow->log_prob(both.sample), 1e-10, 1e-10));
   auto context = torch::randn({3, 2}, torch::kFloat64);
   EXPECT_EQ(flow->sample(4, context).sizes(), torch::IntArrayRef({4, 3, 2}));
-  EXPECT_EQ(flow->log_prob(flow->sample(4, context), torch::randn({4, 3, 2}, torch::kFloat64))
-                .sizes(),
-            torch::IntArrayRef({4, 3}));
+  EXPECT_EQ(
+      flow->log_prob(flow->sample(4, context), torch::randn({4, 3, 2}, torch::kFloat64)).sizes(),
+      torch::IntArrayRef({4, 3}));
 }
 
 // A non-Gaussian flow with bounded support: a squashed, rotated, shifted normal.
 Transformed squashed_flow() {
-  auto flow = Transformed(StandardNormal(2),
-                          Chain({Shift(torch::tensor({0.3, -0.2})), Rotation2D(0.5),
-                                 Block(Tanh(), 1), Scale(torch::tensor({0.5, 0.8}))}));
+  auto flow =
+      Transformed(StandardNormal(2), Chain({Shift(torch::tensor({0.3, -0.2})), Rotation2D(0.5),
+                                            Block(Tanh(), 1), Scale(torch::tensor({0.5, 0.8}))}));
   flow->to(torch::kFloat64);
   return flow;
 }
@@ -138,28 +138,36 @@ TEST(Transformed, SamplesMatchTheDensity) {
   auto used = expected >= 5;
   const double cells = used.sum().item<double>();
   ASSERT_GT(cells, 80);
-  const double chi2 = ((observed - expected).pow(2) / expected).masked_select(used).sum().item<double>();
+  const double chi2 =
+      ((observed - expected).pow(2) / expected).masked_select(used).sum().item<double>();
   const double dof = cells - 1;
   EXPECT_LT(chi2, dof + 4 * std::sqrt(2 * dof)) << "chi-square " << chi2 << " on " << dof << " dof";
   EXPECT_GT(observed.masked_select(used).sum().item<double>(), 0.99 * n);
 }
 
 TEST(Errors, DistributionArgumentsAreChecked) {
-  expect_error([] { (void)Normal(torch::zeros({2}), torch::tensor({1.0f, -1.0f})); },
-               {"Normal", "'scale'", "positive", "-1"});
+  expect_error(
+      [] {
+        (void)Normal(torch::zeros({2}), torch::tensor({1.0f, -1.0f}));
+      },
+      {"Normal", "'scale'", "positive", "-1"});
   expect_error([] { (void)Normal(torch::zeros({2}), torch::ones({3})); },
                {"Normal", "'loc'", "[2]", "[3]"});
   expect_error([] { (void)Normal(torch::full({2}, NAN), torch::ones({2})); },
                {"Normal", "'loc'", "finite"});
   expect_error([] { (void)StandardNormal(0); }, {"StandardNormal", "'dim'", "positive", "0"});
   expect_error([] { (void)Uniform(torch::ones({2}), torch::ones({2})); }, {"Uniform", "'high'"});
-  expect_error([] { StandardNormal(2)->log_prob(torch::zeros({5, 3})); },
-               {"Normal", "'x'", "event size 3", "event size 2"});
+  expect_error(
+      [] {
+        StandardNormal(2)->log_prob(torch::zeros({5, 3}));
+      },
+      {"Normal", "'x'", "event size 3", "event size 2"});
   expect_error([] { StandardNormal(2)->sample(0); }, {"'n'", "positive", "0"});
   expect_error([] { StandardNormal(2)->sample(-3); }, {"'n'", "positive", "-3"});
   expect_error([] { StandardNormal(2)->sample(3, torch::tensor(1.0f)); }, {"'context'"});
-  expect_error([] { (void)Transformed(Normal(torch::zeros({}), torch::ones({})), Rotation2D(0.1)); },
-               {"Transformed", "event rank 1", "event rank 0"});
+  expect_error(
+      [] { (void)Transformed(Normal(torch::zeros({}), torch::ones({})), Rotation2D(0.1)); },
+      {"Transformed", "event rank 1", "event rank 0"});
   expect_error([] { (void)Transformed(nullptr, Exp()); }, {"Transformed", "'base'"});
   auto flow = Transformed(StandardNormal(2), Rotation2D(0.1));
   expect_error([&] { flow->log_prob(torch::zeros({4, 3})); }, {"'x'", "event size 3"});

@@ -42,8 +42,7 @@ static torch::Tensor checked_zeros(int64_t dim) {
   return torch::zeros({dim});
 }
 
-StandardNormalImpl::StandardNormalImpl(int64_t dim)
-    : StandardNormalImpl(checked_zeros(dim)) {}
+StandardNormalImpl::StandardNormalImpl(int64_t dim) : StandardNormalImpl(checked_zeros(dim)) {}
 
 // A separate step so the size is checked before torch::ones sees it.
 StandardNormalImpl::StandardNormalImpl(torch::Tensor zeros)

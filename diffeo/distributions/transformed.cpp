@@ -10,9 +10,9 @@ static std::vector<int64_t> checked_event_shape(const Distribution& base,
   if (base.is_empty()) throw Error("Transformed: argument 'base' is empty (nullptr)");
   if (bijector.is_empty()) throw Error("Transformed: argument 'bijector' is empty (nullptr)");
   if (bijector->event_rank() > base->event_rank())
-    throw Error("Transformed: the bijector's event rank " +
-                std::to_string(bijector->event_rank()) + " exceeds the base's event rank " +
-                std::to_string(base->event_rank()) + "; use a base with a larger event");
+    throw Error("Transformed: the bijector's event rank " + std::to_string(bijector->event_rank()) +
+                " exceeds the base's event rank " + std::to_string(base->event_rank()) +
+                "; use a base with a larger event");
   return base->event_shape();
 }
 
@@ -22,8 +22,7 @@ TransformedImpl::TransformedImpl(Distribution base, Bijector bijector)
       bijector_(register_module("bijector", bijector)),
       extra_event_dims_(base->event_rank() - bijector->event_rank()) {}
 
-torch::Tensor TransformedImpl::log_prob_impl(const torch::Tensor& y,
-                                             const torch::Tensor& context) {
+torch::Tensor TransformedImpl::log_prob_impl(const torch::Tensor& y, const torch::Tensor& context) {
   auto x = bijector_->inverse_and_log_det(y, context);
   return base_->log_prob(x.output, context) + sum_rightmost(x.log_det, extra_event_dims_);
 }

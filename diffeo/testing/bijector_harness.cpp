@@ -81,8 +81,8 @@ void check_round_trip(const BijectorCase& c, double tolerance) {
   auto ctx = sample_context(c, {kBatch});
   auto y = b->forward(x, ctx);
   EXPECT_TRUE(close(b->inverse(y, ctx), x, tolerance, c.name + " inverse(forward(x))"));
-  EXPECT_TRUE(close(b->forward(b->inverse(y, ctx), ctx), y, tolerance,
-                    c.name + " forward(inverse(y))"));
+  EXPECT_TRUE(
+      close(b->forward(b->inverse(y, ctx), ctx), y, tolerance, c.name + " forward(inverse(y))"));
 }
 
 void check_log_det_against_jacobian(const BijectorCase& c, double tolerance) {
@@ -93,15 +93,16 @@ void check_log_det_against_jacobian(const BijectorCase& c, double tolerance) {
   const auto n = event_size(c);
 
   auto forward = b->forward_and_log_det(x, ctx);
-  auto expected = jacobian_log_det([&](const torch::Tensor& t) { return b->forward(t, ctx); }, x, n);
+  auto expected =
+      jacobian_log_det([&](const torch::Tensor& t) { return b->forward(t, ctx); }, x, n);
   EXPECT_TRUE(close(forward.log_det.detach(), expected, tolerance, c.name + " forward log-det"));
 
   auto y = forward.output.detach();
   auto inverse = b->inverse_and_log_det(y, ctx);
   auto expected_inverse =
       jacobian_log_det([&](const torch::Tensor& t) { return b->inverse(t, ctx); }, y, n);
-  EXPECT_TRUE(close(inverse.log_det.detach(), expected_inverse, tolerance,
-                    c.name + " inverse log-det"));
+  EXPECT_TRUE(
+      close(inverse.log_det.detach(), expected_inverse, tolerance, c.name + " inverse log-det"));
 }
 
 void check_log_det_symmetry(const BijectorCase& c, double tolerance) {
@@ -159,8 +160,8 @@ void check_finite_gradients(const BijectorCase& c) {
   auto forward = b->forward_and_log_det(x, ctx);
   auto y = forward.output.detach().requires_grad_(true);
   auto inverse = b->inverse_and_log_det(y, ctx);
-  auto loss = forward.output.sum() + forward.log_det.sum() + inverse.output.sum() +
-              inverse.log_det.sum();
+  auto loss =
+      forward.output.sum() + forward.log_det.sum() + inverse.output.sum() + inverse.log_det.sum();
   loss.backward();
   EXPECT_TRUE(torch::isfinite(x.grad()).all().item<bool>()) << c.name << " input gradient";
   EXPECT_TRUE(torch::isfinite(y.grad()).all().item<bool>()) << c.name << " output gradient";

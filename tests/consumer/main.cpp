@@ -11,8 +11,9 @@ int main() {
       df::Normal(torch::tensor({3.0f, 1.0f}), torch::tensor({0.75f, 3.0f}), /*learnable=*/false),
       df::Rotation2D(M_PI / 3, /*learnable=*/false));
   auto rotation = df::Rotation2D(M_PI);
-  auto flow = df::Transformed(df::StandardNormal(2),  // Chain applies Scale, Shift, Rotation2D
-                              df::Chain({rotation, df::Shift(torch::zeros(2)), df::Scale(torch::ones(2))}));
+  auto flow =
+      df::Transformed(df::StandardNormal(2),  // Chain applies Scale, Shift, Rotation2D
+                      df::Chain({rotation, df::Shift(torch::zeros(2)), df::Scale(torch::ones(2))}));
 
   torch::optim::Adam adam(flow->parameters(), /*lr=*/0.05);
   for (int step = 0; step < 1500; ++step) {
@@ -22,8 +23,8 @@ int main() {
     adam.step();
   }
   torch::NoGradGuard no_grad;
-  auto y = flow->sample(100000);                              // [100000, 2]
-  double nll = -flow->log_prob(y).mean().item<double>();      // = the entropy, ~3.65 nats
+  auto y = flow->sample(100000);                          // [100000, 2]
+  double nll = -flow->log_prob(y).mean().item<double>();  // = the entropy, ~3.65 nats
   std::cout << "theta " << rotation->theta().item<float>() << ", entropy " << nll << "\n";
   return std::isfinite(nll) && std::abs(nll - 3.65) < 0.1 ? 0 : 1;
 }

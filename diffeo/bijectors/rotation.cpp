@@ -2,13 +2,14 @@
 
 #include <cmath>
 
+#include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 
 namespace diffeo {
 
 Rotation2DImpl::Rotation2DImpl(double theta, bool learnable) : BijectorImpl(/*event_rank=*/1) {
   if (!std::isfinite(theta))
-    throw Error("Rotation2D: argument 'theta' must be finite, got " + std::to_string(theta));
+    throw Error("Rotation2D: argument 'theta' must be finite, got " + number_string(theta));
   theta_ = register_value(*this, "theta", torch::scalar_tensor(theta), learnable);
   set_event_shape({2});  // refuse vectors of any other size
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "diffeo/bijectors/domain_guard.h"
+#include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 
 namespace diffeo {
@@ -10,7 +11,7 @@ namespace diffeo {
 static double checked_width(double low, double high) {
   if (!std::isfinite(low) || !std::isfinite(high) || !(high > low))
     throw Error("SoftClip: arguments 'low' and 'high' must be finite with low < high, got low " +
-                std::to_string(low) + " and high " + std::to_string(high));
+                number_string(low) + " and high " + number_string(high));
   return high - low;
 }
 

@@ -1,5 +1,6 @@
 #include "diffeo/core/checks.h"
 
+#include <iomanip>
 #include <sstream>
 
 #include "diffeo/core/error.h"
@@ -11,6 +12,12 @@ std::string shape_string(torch::IntArrayRef shape) {
   out << '[';
   for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
   out << ']';
+  return out.str();
+}
+
+std::string number_string(double value) {
+  std::ostringstream out;
+  out << std::setprecision(6) << value;
   return out.str();
 }
 

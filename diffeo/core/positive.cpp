@@ -13,9 +13,11 @@ Positive::Positive(torch::nn::Module& module, const std::string& where, const st
   check_finite(value, name, where);
   if (!(value > 0).all().item<bool>())
     throw Error(where + ": argument '" + name + "' must be positive everywhere, got minimum " +
-                std::to_string(value.min().item<double>()));
-  stored_ = learnable ? module.register_parameter("unconstrained_" + name, inverse_softplus(value))
-                      : module.register_buffer(name, value);
+                number_string(value.min().item<double>()));
+  // A copy: registering must not alias the caller's tensor or turn on its requires_grad.
+  auto own = value.detach().clone();
+  stored_ = learnable ? module.register_parameter("unconstrained_" + name, inverse_softplus(own))
+                      : module.register_buffer(name, own);
 }
 
 }  // namespace diffeo

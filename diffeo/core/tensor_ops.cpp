@@ -13,8 +13,9 @@ torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n) {
 
 torch::Tensor register_value(torch::nn::Module& module, const std::string& name,
                              torch::Tensor value, bool learnable) {
-  return learnable ? module.register_parameter(name, std::move(value))
-                   : module.register_buffer(name, std::move(value));
+  // A copy: registering must not alias the caller's tensor or turn on its requires_grad.
+  auto own = value.detach().clone();
+  return learnable ? module.register_parameter(name, own) : module.register_buffer(name, own);
 }
 
 }  // namespace diffeo

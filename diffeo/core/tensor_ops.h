@@ -12,6 +12,7 @@ torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n);
 
 /// Registers `value` on `module` as a trainable parameter or as a fixed buffer,
 /// so that fixed values still follow .to(dtype/device) and are saved with it.
+/// The module holds a copy: the caller's tensor is neither aliased nor changed.
 torch::Tensor register_value(torch::nn::Module& module, const std::string& name,
                              torch::Tensor value, bool learnable);
 

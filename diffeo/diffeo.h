@@ -2,11 +2,15 @@
 // The whole public API of diffeo in one include.
 
 #include "diffeo/bijectors/affine.h"
+#include "diffeo/bijectors/affine_transform.h"
+#include "diffeo/bijectors/autoregressive.h"
 #include "diffeo/bijectors/bijector.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
+#include "diffeo/bijectors/coupling.h"
 #include "diffeo/bijectors/domain_guard.h"
 #include "diffeo/bijectors/elementwise.h"
+#include "diffeo/bijectors/elementwise_transform.h"
 #include "diffeo/bijectors/inverse.h"
 #include "diffeo/bijectors/permutation.h"
 #include "diffeo/bijectors/rotation.h"
@@ -20,3 +24,6 @@
 #include "diffeo/distributions/normal.h"
 #include "diffeo/distributions/transformed.h"
 #include "diffeo/distributions/uniform.h"
+
+#include "diffeo/nn/made.h"
+#include "diffeo/nn/mlp.h"

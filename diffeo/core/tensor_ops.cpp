@@ -2,6 +2,9 @@
 
 #include <vector>
 
+#include "diffeo/core/checks.h"
+#include "diffeo/core/error.h"
+
 namespace diffeo {
 
 torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n) {
@@ -9,6 +12,22 @@ torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n) {
   std::vector<int64_t> dims;
   for (int64_t i = 1; i <= n; ++i) dims.push_back(-i);
   return t.sum(dims);
+}
+
+torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tensor& x,
+                                int64_t x_event_rank, const std::string& where) {
+  auto shape = x.sizes().slice(0, x.dim() - x_event_rank).vec();
+  bool ok = context.dim() >= 1;
+  const auto batch = ok ? context.sizes().slice(0, context.dim() - 1) : torch::IntArrayRef{};
+  ok = ok && batch.size() <= shape.size();
+  for (size_t i = 1; ok && i <= batch.size(); ++i)
+    ok = batch[batch.size() - i] == 1 || batch[batch.size() - i] == shape[shape.size() - i];
+  if (!ok)
+    throw Error(where + ": argument 'context' of shape " + shape_string(context.sizes()) +
+                " does not match the input's batch shape " + shape_string(shape) +
+                " (expected [batch..., features])");
+  shape.push_back(context.size(-1));
+  return context.expand(shape);
 }
 
 torch::Tensor register_value(torch::nn::Module& module, const std::string& name,

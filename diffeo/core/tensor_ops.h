@@ -10,6 +10,13 @@ namespace diffeo {
 /// Sums the last `n` dimensions of `t` (returns `t` itself for n == 0).
 torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n);
 
+/// The context [batch..., features] expanded to the batch shape of `x` (x's
+/// shape without its last `x_event_rank` dimensions), ready to concatenate to
+/// a conditioner's input.  Throws diffeo::Error (naming `where`) when the
+/// batch shapes do not broadcast.
+torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tensor& x,
+                                int64_t x_event_rank, const std::string& where);
+
 /// Registers `value` on `module` as a trainable parameter or as a fixed buffer,
 /// so that fixed values still follow .to(dtype/device) and are saved with it.
 /// The module holds a copy: the caller's tensor is neither aliased nor changed.

@@ -1,0 +1,42 @@
+#include "diffeo/bijectors/autoregressive.h"
+
+#include "diffeo/core/error.h"
+
+namespace diffeo {
+
+MaskedAutoregressiveImpl::MaskedAutoregressiveImpl(nn::MADE made, Transform transform)
+    : BijectorImpl(1), made_(std::move(made)), transform_(std::move(transform)) {
+  if (made_.is_empty()) throw Error("MaskedAutoregressive: argument 'made' is empty");
+  if (!transform_) throw Error("MaskedAutoregressive: argument 'transform' is null");
+  if (made_->options().outputs_per_feature() != transform_->parameters_per_feature())
+    throw Error("MaskedAutoregressive: the MADE gives " +
+                std::to_string(made_->options().outputs_per_feature()) +
+                " outputs per feature but the '" + transform_->name() + "' transform needs " +
+                std::to_string(transform_->parameters_per_feature()));
+  register_module("made", made_);
+  set_event_shape({made_->options().features()});
+}
+
+Result MaskedAutoregressiveImpl::inverse_impl(const torch::Tensor& y,
+                                              const torch::Tensor& context) {
+  auto r = transform_->apply(y, made_->forward(y, context), /*inverse=*/true);
+  return {r.output, r.log_det.sum(-1)};
+}
+
+// Pass k fixes coordinate k of the autoregressive order: its parameters depend
+// only on coordinates fixed in earlier passes.  After the last pass every
+// parameter is final, so that pass's output and log-det are exact.
+Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
+                                              const torch::Tensor& context) {
+  const auto D = made_->options().features();
+  auto order = made_->input_degrees();
+  auto y = torch::zeros_like(x);
+  Result r;
+  for (int64_t k = 1; k <= D; ++k) {
+    r = transform_->apply(x, made_->forward(y, context), /*inverse=*/false);
+    y = torch::where(order.to(x.options()) <= k, r.output, y);
+  }
+  return {r.output, r.log_det.sum(-1)};
+}
+
+}  // namespace diffeo

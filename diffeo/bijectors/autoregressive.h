@@ -1,0 +1,33 @@
+#pragma once
+// Masked autoregressive flow layer (Papamakarios et al. 2017).
+
+#include "diffeo/bijectors/bijector.h"
+#include "diffeo/bijectors/elementwise_transform.h"
+#include "diffeo/nn/made.h"
+
+namespace diffeo {
+
+/// One MAF layer: y_i = t(x_i; theta_i(y_<i, context)) with theta from a MADE
+/// network fed the DATA-side vector y.  The inverse (density direction) is one
+/// parallel pass, x = t^-1(y; MADE(y)); the forward (sampling) direction is D
+/// sequential passes, each fixing one more coordinate of y.
+/// Inverse(MaskedAutoregressive) is an IAF: fast sampling, slow density.  The
+/// MADE's outputs_per_feature must equal the transform's P.  Event rank 1.
+class MaskedAutoregressiveImpl : public BijectorImpl {
+ public:
+  MaskedAutoregressiveImpl(nn::MADE made, Transform transform);
+
+  const nn::MADE& made() const { return made_; }
+  const Transform& transform() const { return transform_; }
+
+ protected:
+  Result forward_impl(const torch::Tensor& x, const torch::Tensor& context) override;
+  Result inverse_impl(const torch::Tensor& y, const torch::Tensor& context) override;
+
+ private:
+  nn::MADE made_;
+  Transform transform_;
+};
+TORCH_MODULE(MaskedAutoregressive);
+
+}  // namespace diffeo

@@ -18,12 +18,20 @@
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/positive.h"
+#include "diffeo/core/spec.h"
 #include "diffeo/core/tensor_ops.h"
 #include "diffeo/core/version.h"
 #include "diffeo/distributions/distribution.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/distributions/transformed.h"
 #include "diffeo/distributions/uniform.h"
+
+#include "diffeo/flows/flow.h"
+#include "diffeo/flows/flow_options.h"
+#include "diffeo/flows/maf.h"
+#include "diffeo/flows/realnvp.h"
+
+#include "diffeo/io/save_load.h"
 
 #include "diffeo/nn/made.h"
 #include "diffeo/nn/mlp.h"

@@ -1,0 +1,114 @@
+#include "diffeo/flows/flow.h"
+
+#include <mutex>
+
+#include "diffeo/bijectors/affine.h"
+#include "diffeo/bijectors/block.h"
+#include "diffeo/bijectors/chain.h"
+#include "diffeo/core/checks.h"
+#include "diffeo/distributions/normal.h"
+#include "diffeo/flows/maf.h"
+#include "diffeo/flows/realnvp.h"
+
+namespace diffeo::flows {
+
+FlowImpl::FlowImpl(Distribution base, Bijector bijector, json spec)
+    : TransformedImpl(std::move(base), std::move(bijector)), spec_(std::move(spec)) {}
+
+namespace {
+
+struct Entry {
+  std::string name, description;
+  BijectorBuilder builder;
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<Entry> entries{
+      {"maf", "masked autoregressive flow: MADE + affine (or spline) per layer", maf_bijector},
+      {"realnvp", "Real NVP: affine coupling layers on alternating halves", realnvp_bijector},
+  };
+};
+
+Registry& registry() {
+  static Registry instance;
+  return instance;
+}
+
+Entry find(const std::string& name) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::string names;
+  for (const auto& entry : r.entries) {
+    if (entry.name == name) return entry;
+    names += (names.empty() ? "" : ", ") + entry.name;
+  }
+  throw Error("unknown flow '" + name + "'; known flows: " + names);
+}
+
+// A fixed elementwise affine map from standardised to data units.
+Bijector standardization(const std::vector<double>& mean, const std::vector<double>& scale,
+                         int64_t dim) {
+  if (static_cast<int64_t>(mean.size()) != dim || static_cast<int64_t>(scale.size()) != dim)
+    throw Error("flow spec: 'standardize' needs " + std::to_string(dim) +
+                " means and scales, got " + std::to_string(mean.size()) + " and " +
+                std::to_string(scale.size()));
+  auto loc = torch::tensor(mean, torch::kFloat64).to(torch::get_default_dtype());
+  auto log_scale = torch::log(torch::tensor(scale, torch::kFloat64)).to(loc.dtype());
+  return Block(ScalarAffine(loc, log_scale, /*learnable=*/false), 1);
+}
+
+}  // namespace
+
+void register_flow(const std::string& name, const std::string& description,
+                   BijectorBuilder builder) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (auto& entry : r.entries)
+    if (entry.name == name) throw Error("register_flow: a flow named '" + name + "' exists");
+  r.entries.push_back({name, description, std::move(builder)});
+}
+
+std::vector<std::string> flow_names() {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::vector<std::string> names;
+  for (const auto& entry : r.entries) names.push_back(entry.name);
+  return names;
+}
+
+std::string flow_description(const std::string& name) { return find(name).description; }
+
+Flow build(const json& spec) {
+  SpecReader reader(spec, "flow spec");
+  const auto name = reader.require<std::string>("flow");
+  const auto options = options_from_json(reader.require<json>("options"));
+  const auto standardize = reader.get<json>("standardize", json());
+  reader.finish();
+  check_options(options, name);
+
+  Bijector bijector = find(name).builder(options);
+  json full{{"flow", name}, {"options", to_json(options)}};
+  if (!standardize.is_null()) {
+    SpecReader s(standardize, "flow spec 'standardize'");
+    const auto mean = s.require<std::vector<double>>("mean");
+    const auto scale = s.require<std::vector<double>>("scale");
+    s.finish();
+    for (double v : scale)
+      if (!(v > 0) || !std::isfinite(v))
+        throw Error("flow spec: every 'standardize' scale must be positive, got " +
+                    number_string(v));
+    bijector = Chain({standardization(mean, scale, options.dim()), bijector});
+    full["standardize"] = {{"mean", mean}, {"scale", scale}};
+  }
+  return Flow(StandardNormal(options.dim()), bijector, full);
+}
+
+Flow build(const std::string& name, const FlowOptions& options, const std::vector<double>& mean,
+           const std::vector<double>& scale) {
+  json spec{{"flow", name}, {"options", to_json(options)}};
+  if (!mean.empty() || !scale.empty()) spec["standardize"] = {{"mean", mean}, {"scale", scale}};
+  return build(spec);
+}
+
+}  // namespace diffeo::flows

@@ -1,0 +1,59 @@
+#include "diffeo/flows/flow_options.h"
+
+#include "diffeo/core/checks.h"
+#include "diffeo/nn/mlp.h"
+
+namespace diffeo::flows {
+
+json to_json(const FlowOptions& o) {
+  return {{"dim", o.dim()},
+          {"layers", o.layers()},
+          {"hidden", o.hidden()},
+          {"activation", o.activation()},
+          {"context_features", o.context_features()},
+          {"transform", o.transform()},
+          {"bins", o.bins()},
+          {"bound", o.bound()},
+          {"log_scale_bound", o.log_scale_bound()},
+          {"variant", o.variant()},
+          {"seed", o.seed()}};
+}
+
+FlowOptions options_from_json(const json& object) {
+  SpecReader r(object, "flow options");
+  FlowOptions o(r.require<int64_t>("dim"));
+  o.layers(r.get("layers", o.layers()))
+      .hidden(r.get("hidden", o.hidden()))
+      .activation(r.get("activation", o.activation()))
+      .context_features(r.get("context_features", o.context_features()))
+      .transform(r.get("transform", o.transform()))
+      .bins(r.get("bins", o.bins()))
+      .bound(r.get("bound", o.bound()))
+      .log_scale_bound(r.get("log_scale_bound", o.log_scale_bound()))
+      .variant(r.get("variant", o.variant()))
+      .seed(r.get("seed", o.seed()));
+  r.finish();
+  return o;
+}
+
+void check_options(const FlowOptions& o, const std::string& where) {
+  check_positive(o.dim(), "dim", where);
+  if (o.layers() < 0)
+    throw Error(where + ": argument 'layers' must be >= 0 (0: default), got " +
+                std::to_string(o.layers()));
+  if (o.hidden().empty()) throw Error(where + ": argument 'hidden' must list at least one width");
+  for (auto width : o.hidden()) check_positive(width, "hidden", where);
+  nn::check_activation(o.activation(), where);
+  if (o.context_features() < 0)
+    throw Error(where + ": argument 'context_features' must be >= 0, got " +
+                std::to_string(o.context_features()));
+  if (o.transform() != "affine" && o.transform() != "spline")
+    throw Error(where + ": argument 'transform' is '" + o.transform() +
+                "'; expected 'affine' or 'spline'");
+  check_positive(o.bins(), "bins", where);
+  if (!(o.bound() > 0)) throw Error(where + ": argument 'bound' must be positive");
+  if (!(o.log_scale_bound() > 0))
+    throw Error(where + ": argument 'log_scale_bound' must be positive");
+}
+
+}  // namespace diffeo::flows

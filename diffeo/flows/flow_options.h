@@ -1,0 +1,48 @@
+#pragma once
+// The options every flow builder reads, and their JSON form.
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "diffeo/core/spec.h"
+
+namespace diffeo::flows {
+
+/// Options of the flow builders (MAF, RealNVP, NSF, Glow), TORCH_ARG style:
+/// FlowOptions(2).layers(5).hidden({64, 64}).  Each builder reads the fields
+/// that apply to it and documents them; `layers` = 0 picks the builder's
+/// default depth.
+struct FlowOptions {
+  explicit FlowOptions(int64_t dim) : dim_(dim) {}
+  /// Event size D of the data.
+  TORCH_ARG(int64_t, dim);
+  /// Number of flow layers (0: the builder's default).
+  TORCH_ARG(int64_t, layers) = 0;
+  /// Hidden widths of each conditioner network.
+  TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{64, 64};
+  TORCH_ARG(std::string, activation) = "relu";
+  /// Width of the context for conditional flows (0: unconditional).
+  TORCH_ARG(int64_t, context_features) = 0;
+  /// Inner transform of MAF/RealNVP layers: "affine" or "spline" (NSF: always spline).
+  TORCH_ARG(std::string, transform) = "affine";
+  /// Spline bins K and bound B (the spline acts on [-B, B], identity outside).
+  TORCH_ARG(int64_t, bins) = 8;
+  TORCH_ARG(double, bound) = 4.0;
+  /// Soft clamp c of affine log-scales.
+  TORCH_ARG(double, log_scale_bound) = 3.0;
+  /// NSF variant: "coupling" or "autoregressive".
+  TORCH_ARG(std::string, variant) = "coupling";
+  /// Seed of the random parts of the architecture (permutations, LU init).
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
+json to_json(const FlowOptions& options);
+/// Reads options written by to_json; unknown keys or wrong types throw diffeo::Error.
+FlowOptions options_from_json(const json& object);
+
+/// Checks the fields every builder relies on; `where` names the builder.
+void check_options(const FlowOptions& options, const std::string& where);
+
+}  // namespace diffeo::flows

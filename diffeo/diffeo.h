@@ -1,10 +1,12 @@
 #pragma once
 // The whole public API of diffeo in one include.
 
+#include "diffeo/bijectors/act_norm.h"
 #include "diffeo/bijectors/affine.h"
 #include "diffeo/bijectors/affine_transform.h"
 #include "diffeo/bijectors/autoregressive.h"
 #include "diffeo/bijectors/bijector.h"
+#include "diffeo/bijectors/batch_norm.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/bijectors/coupling.h"
@@ -12,7 +14,9 @@
 #include "diffeo/bijectors/elementwise.h"
 #include "diffeo/bijectors/elementwise_transform.h"
 #include "diffeo/bijectors/inverse.h"
+#include "diffeo/bijectors/lu_linear.h"
 #include "diffeo/bijectors/permutation.h"
+#include "diffeo/bijectors/random_permutation.h"
 #include "diffeo/bijectors/rotation.h"
 #include "diffeo/bijectors/soft_clip.h"
 #include "diffeo/core/checks.h"

@@ -1,6 +1,7 @@
 #include "diffeo/bijectors/lu_linear.h"
 
 #include "diffeo/core/checks.h"
+#include "diffeo/core/tensor_ops.h"
 
 namespace diffeo {
 
@@ -25,9 +26,6 @@ Factors initial_factors(const LULinearOptions& options) {
   // p is a permutation matrix: (p v)[i] = v[j] where p[i][j] == 1.
   return {p.argmax(/*dim=*/1), l.tril(-1), u.triu(1), diagonal.abs().log(), diagonal.sign()};
 }
-
-// Module::to(dtype) casts integer buffers too; indices are exact in any float type.
-torch::Tensor as_index(const torch::Tensor& indices) { return indices.to(torch::kLong); }
 
 }  // namespace
 
@@ -56,7 +54,8 @@ torch::Tensor LULinearImpl::upper_with_diagonal() const {
 }
 
 torch::Tensor LULinearImpl::weight() const {
-  return torch::matmul(unit_lower(), upper_with_diagonal()).index_select(0, as_index(permutation_));
+  return torch::matmul(unit_lower(), upper_with_diagonal())
+      .index_select(0, as_index(permutation_, log_diag_));
 }
 
 Result LULinearImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
@@ -68,7 +67,7 @@ Result LULinearImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) 
 // and U x = a as x U^T = a (left = false).
 Result LULinearImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
   auto centred = bias_.defined() ? y - bias_ : y;
-  auto rows = centred.index_select(-1, as_index(inverse_permutation_)).reshape({-1, y.size(-1)});
+  auto rows = centred.index_select(-1, as_index(inverse_permutation_, y)).reshape({-1, y.size(-1)});
   auto a = torch::linalg_solve_triangular(unit_lower().t(), rows, /*upper=*/true, /*left=*/false,
                                           /*unitriangular=*/true);
   auto x = torch::linalg_solve_triangular(upper_with_diagonal().t(), a, /*upper=*/false,

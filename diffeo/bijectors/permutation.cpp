@@ -25,12 +25,6 @@ PermuteImpl::PermuteImpl(std::vector<int64_t> permutation) : BijectorImpl(1) {
   set_event_shape({forward.size(0)});
 }
 
-// LibTorch's Module::to(dtype) casts integer buffers too, so the indices may
-// have become floating point; .to() is free when they are still int64.
-static torch::Tensor as_index(const torch::Tensor& indices, const torch::Tensor& like) {
-  return indices.to(like.device(), torch::kLong);
-}
-
 Result PermuteImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
   return {x.index_select(-1, as_index(permutation_, x)), zero_log_det(x, 1)};
 }

@@ -2,7 +2,6 @@
 // Reading options from JSON specs with clear errors.
 
 #include <nlohmann/json.hpp>
-
 #include <set>
 #include <string>
 
@@ -28,8 +27,8 @@ class SpecReader {
     try {
       return object_.at(key).get<T>();
     } catch (const json::exception&) {
-      throw Error(where_ + ": key '" + key + "' has the wrong type (" +
-                  object_.at(key).dump() + ")");
+      throw Error(where_ + ": key '" + key + "' has the wrong type (" + object_.at(key).dump() +
+                  ")");
     }
   }
   /// The value at `key`, which must be present.

@@ -30,6 +30,10 @@ torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tenso
   return context.expand(shape);
 }
 
+torch::Tensor as_index(const torch::Tensor& indices, const torch::Tensor& like) {
+  return indices.to(like.device(), torch::kLong);
+}
+
 torch::Tensor register_value(torch::nn::Module& module, const std::string& name,
                              torch::Tensor value, bool learnable) {
   // A copy: registering must not alias the caller's tensor or turn on its requires_grad.

@@ -17,6 +17,11 @@ torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n);
 torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tensor& x,
                                 int64_t x_event_rank, const std::string& where);
 
+/// An index buffer as int64 on `like`'s device.  LibTorch's Module::to(dtype)
+/// casts integer buffers too, so stored indices may have become floating
+/// point; the conversion is free when they are still int64 there.
+torch::Tensor as_index(const torch::Tensor& indices, const torch::Tensor& like);
+
 /// Registers `value` on `module` as a trainable parameter or as a fixed buffer,
 /// so that fixed values still follow .to(dtype/device) and are saved with it.
 /// The module holds a copy: the caller's tensor is neither aliased nor changed.

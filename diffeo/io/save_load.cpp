@@ -25,8 +25,8 @@ void save(const flows::Flow& flow, const std::string& path) {
   torch::serialize::OutputArchive archive;
   archive.write("format", c10::IValue(std::string(kFormat)));
   archive.write("spec", c10::IValue(flow->spec().dump()));
-  const auto dtype = flow->parameters().empty() ? torch::get_default_dtype()
-                                                : flow->parameters().front().dtype();
+  const auto dtype =
+      flow->parameters().empty() ? torch::get_default_dtype() : flow->parameters().front().dtype();
   archive.write("dtype", c10::IValue(std::string(dtype.name())));
   for (const auto& [name, tensor] : state(flow))
     archive.write("state." + name, tensor.detach().cpu());
@@ -64,8 +64,7 @@ flows::Flow load(const std::string& path) {
   }
   const auto format = read_string(archive, "format", path);
   if (format != kFormat)
-    throw Error("io::load: '" + path + "' has format '" + format + "', expected '" + kFormat +
-                "'");
+    throw Error("io::load: '" + path + "' has format '" + format + "', expected '" + kFormat + "'");
   json spec;
   try {
     spec = json::parse(read_string(archive, "spec", path));

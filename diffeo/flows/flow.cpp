@@ -7,7 +7,9 @@
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/distributions/normal.h"
+#include "diffeo/flows/glow.h"
 #include "diffeo/flows/maf.h"
+#include "diffeo/flows/nsf.h"
 #include "diffeo/flows/realnvp.h"
 
 namespace diffeo::flows {
@@ -27,6 +29,10 @@ struct Registry {
   std::vector<Entry> entries{
       {"maf", "masked autoregressive flow: MADE + affine (or spline) per layer", maf_bijector},
       {"realnvp", "Real NVP: affine coupling layers on alternating halves", realnvp_bijector},
+      {"nsf", "neural spline flow: rational-quadratic spline couplings (or autoregressive)",
+       nsf_bijector},
+      {"glow", "Glow: ActNorm, learned invertible linear map and affine coupling per step",
+       glow_bijector},
   };
 };
 

@@ -4,6 +4,7 @@
 // -inf or NaN as documented, never a spurious NaN.
 
 #include "diffeo/data/toy.h"
+#include "diffeo/testing/goodness_of_fit.h"
 
 #include <gtest/gtest.h>
 
@@ -36,16 +37,6 @@ const std::map<std::string, PlotRange>& support_boxes() {
       {"rings", {-4, 4, -4, 4}},
   };
   return boxes;
-}
-
-// Cell midpoints of an n x n grid on `box`, [n * n, 2] float64 (row = first
-// coordinate), and the cell area.
-std::pair<torch::Tensor, double> grid(const PlotRange& box, int64_t n) {
-  const double hx = (box.x_max - box.x_min) / n, hy = (box.y_max - box.y_min) / n;
-  auto xs = torch::linspace(box.x_min + hx / 2, box.x_max - hx / 2, n, torch::kFloat64);
-  auto ys = torch::linspace(box.y_min + hy / 2, box.y_max - hy / 2, n, torch::kFloat64);
-  auto mesh = torch::meshgrid({xs, ys}, "ij");
-  return {torch::stack({mesh[0].flatten(), mesh[1].flatten()}, 1), hx * hy};
 }
 
 std::vector<const ToyDensity*> closed_forms() {
@@ -83,9 +74,8 @@ TEST(ToyDensities, ClosedFormsIntegrateToOne) {
   torch::NoGradGuard no_grad;
   for (const auto* d : closed_forms()) {
     ASSERT_TRUE(support_boxes().count(d->name)) << d->name << " needs a support box";
-    auto [points, area] = grid(support_boxes().at(d->name), 200);
-    const double integral = (d->log_prob(points).exp().sum() * area).item<double>();
-    EXPECT_NEAR(integral, 1.0, 2e-3) << d->name;
+    EXPECT_NEAR(testing::integrate(d->log_prob, support_boxes().at(d->name), 200), 1.0, 2e-3)
+        << d->name;
   }
 }
 
@@ -95,29 +85,12 @@ TEST(ToyDensities, SamplesMatchTheClosedForm) {
   torch::NoGradGuard no_grad;
   const int64_t bins = 40, sub = 5, n = 100000;
   for (const auto* d : closed_forms()) {
-    const auto& box = support_boxes().at(d->name);
-    auto [points, area] = grid(box, bins * sub);
-    auto expected =
-        (d->log_prob(points).exp().reshape({bins, sub, bins, sub}).sum({1, 3}) * (area * n));
-
-    auto x = d->sample(n, at::make_generator<at::CPUGeneratorImpl>(17)).to(torch::kFloat64);
-    auto ix = ((x.select(1, 0) - box.x_min) / ((box.x_max - box.x_min) / bins)).floor();
-    auto iy = ((x.select(1, 1) - box.y_min) / ((box.y_max - box.y_min) / bins)).floor();
-    auto in_box = (ix >= 0) & (ix < bins) & (iy >= 0) & (iy < bins);
-    auto index = (ix * bins + iy).masked_select(in_box).to(torch::kLong);
-    auto observed = torch::zeros({bins * bins}, torch::kFloat64)
-                        .index_add_(0, index, torch::ones({index.size(0)}, torch::kFloat64))
-                        .reshape({bins, bins});
-
-    auto used = expected >= 5;
-    const double cells = used.sum().item<double>();
-    ASSERT_GT(cells, 50) << d->name;
-    const double chi2 =
-        ((observed - expected).pow(2) / expected).masked_select(used).sum().item<double>();
-    const double dof = cells - 1;
-    EXPECT_LT(chi2, dof + 4 * std::sqrt(2 * dof))
-        << d->name << ": chi-square " << chi2 << " on " << dof << " dof";
-    EXPECT_GT(observed.masked_select(used).sum().item<double>(), 0.99 * n) << d->name;
+    auto x = d->sample(n, at::make_generator<at::CPUGeneratorImpl>(17));
+    auto chi2 = testing::chi_square(d->log_prob, x, support_boxes().at(d->name), bins, sub);
+    ASSERT_GT(chi2.dof, 50) << d->name;
+    EXPECT_LT(chi2.statistic, chi2.threshold())
+        << d->name << ": chi-square " << chi2.statistic << " on " << chi2.dof << " dof";
+    EXPECT_GT(chi2.coverage, 0.99) << d->name;
   }
 }
 
@@ -170,7 +143,7 @@ TEST(ToyDensities, TargetsMatchTheirFormulas) {
     auto u = d.unnormalized_log_prob(z);
     EXPECT_NEAR(u[0].item<double>(), values.first, 1e-10) << name;
     EXPECT_NEAR(u[1].item<double>(), values.second, 1e-10) << name;
-    auto points = grid(d.range, 200).first;
+    auto points = testing::grid_midpoints(d.range, 200).first;
     EXPECT_TRUE(torch::isfinite(d.unnormalized_log_prob(points)).all().item<bool>()) << name;
   }
 }
@@ -178,7 +151,7 @@ TEST(ToyDensities, TargetsMatchTheirFormulas) {
 TEST(ToyDensities, HalfCircleHasTheKnownNormaliser) {
   // Z = sqrt(2 pi) (2 Phi(pi) - 1) (s^2 exp(-1/(2 s^2)) + s sqrt(2 pi) Phi(1/s)), s = 0.2.
   torch::NoGradGuard no_grad;
-  auto [points, area] = grid({-2, 2, -2, 2}, 400);
+  auto [points, area] = testing::grid_midpoints({-2, 2, -2, 2}, 400);
   const double z =
       (toy("half_circle").unnormalized_log_prob(points).exp().sum() * area).item<double>();
   EXPECT_NEAR(z, 1.2545255270663038, 2e-3);

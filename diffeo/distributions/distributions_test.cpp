@@ -8,6 +8,7 @@
 
 #include "diffeo/diffeo.h"
 #include "diffeo/testing/expect_error.h"
+#include "diffeo/testing/goodness_of_fit.h"
 
 namespace diffeo {
 namespace {
@@ -100,49 +101,25 @@ Transformed squashed_flow() {
   return flow;
 }
 
-// Cell midpoints of an n x n grid on [-L, L]^2, [n * n, 2], and the cell area.
-std::pair<torch::Tensor, double> grid(int64_t n, double L) {
-  const double h = 2 * L / n;
-  auto centres = torch::linspace(-L + h / 2, L - h / 2, n, torch::kFloat64);
-  auto mesh = torch::meshgrid({centres, centres}, "ij");
-  return {torch::stack({mesh[0].flatten(), mesh[1].flatten()}, 1), h * h};
-}
+const data::PlotRange kBox{-2, 2, -2, 2};
 
 TEST(Transformed, DensityIntegratesToOne) {
   auto flow = squashed_flow();
-  torch::NoGradGuard no_grad;
-  auto [points, area] = grid(600, 2.0);
-  double integral = (flow->log_prob(points).exp().sum() * area).item<double>();
-  EXPECT_NEAR(integral, 1.0, 2e-3);
+  EXPECT_NEAR(testing::integrate([&](const torch::Tensor& x) { return flow->log_prob(x); }, kBox,
+                                 600),
+              1.0, 2e-3);
 }
 
 // Pearson's chi-square between a histogram of samples and the bin masses the
-// density predicts (each bin integrated on a 10 x 10 sub-grid), fixed seed.
+// density predicts, fixed seed.
 TEST(Transformed, SamplesMatchTheDensity) {
   auto flow = squashed_flow();
   torch::NoGradGuard no_grad;
-  const int64_t bins = 20, sub = 10, n = 100000;
-  const double L = 2.0, width = 2 * L / bins;
-
-  auto [points, area] = grid(bins * sub, L);
-  auto density = flow->log_prob(points).exp().reshape({bins, sub, bins, sub});
-  auto expected = density.sum({1, 3}) * area * n;  // [bins, bins], row = first coordinate
-
-  auto y = flow->sample(n, {}, seeded(11));
-  auto index = ((y + L) / width).floor().clamp(0, bins - 1).to(torch::kLong);
-  auto observed = torch::zeros({bins * bins}, torch::kFloat64);
-  observed.index_add_(0, index.select(1, 0) * bins + index.select(1, 1),
-                      torch::ones({n}, torch::kFloat64));
-  observed = observed.reshape({bins, bins});
-
-  auto used = expected >= 5;
-  const double cells = used.sum().item<double>();
-  ASSERT_GT(cells, 80);
-  const double chi2 =
-      ((observed - expected).pow(2) / expected).masked_select(used).sum().item<double>();
-  const double dof = cells - 1;
-  EXPECT_LT(chi2, dof + 4 * std::sqrt(2 * dof)) << "chi-square " << chi2 << " on " << dof << " dof";
-  EXPECT_GT(observed.masked_select(used).sum().item<double>(), 0.99 * n);
+  auto chi2 = testing::chi_square([&](const torch::Tensor& x) { return flow->log_prob(x); },
+                                  flow->sample(100000, {}, seeded(11)), kBox, 20, 10);
+  ASSERT_GT(chi2.dof, 80);
+  EXPECT_LT(chi2.statistic, chi2.threshold()) << "chi-square " << chi2.statistic;
+  EXPECT_GT(chi2.coverage, 0.99);
 }
 
 TEST(Errors, DistributionArgumentsAreChecked) {

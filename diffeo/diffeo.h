@@ -46,3 +46,5 @@
 
 #include "diffeo/nn/made.h"
 #include "diffeo/nn/mlp.h"
+
+#include "diffeo/train/fit.h"

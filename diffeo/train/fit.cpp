@@ -1,0 +1,270 @@
+#include "diffeo/train/fit.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+
+#include "diffeo/core/checks.h"
+#include "diffeo/core/error.h"
+
+namespace diffeo::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void check_fit_options(const FitOptions& o) {
+  check_positive(o.steps(), "steps", "fit");
+  check_positive(o.batch_size(), "batch_size", "fit");
+  if (!(o.learning_rate() > 0) || !std::isfinite(o.learning_rate()))
+    throw Error("fit: argument 'learning_rate' must be positive, got " +
+                number_string(o.learning_rate()));
+  if (o.schedule() != "cosine" && o.schedule() != "constant")
+    throw Error("fit: argument 'schedule' is '" + o.schedule() +
+                "'; expected 'cosine' or 'constant'");
+  if (o.clip_grad_norm() < 0) throw Error("fit: argument 'clip_grad_norm' must be >= 0");
+  if (o.validate_every() < 0 || o.patience() < 0 || o.log_every() < 0)
+    throw Error("fit: 'validate_every', 'patience' and 'log_every' must be >= 0");
+  check_positive(o.max_bad_steps(), "max_bad_steps", "fit");
+}
+
+std::vector<torch::Tensor> snapshot(Distribution model) {
+  std::vector<torch::Tensor> copies;
+  for (const auto& p : model->parameters()) copies.push_back(p.detach().clone());
+  for (const auto& b : model->buffers()) copies.push_back(b.detach().clone());
+  return copies;
+}
+
+void restore(Distribution model, const std::vector<torch::Tensor>& copies) {
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto& p : model->parameters()) p.copy_(copies[i++]);
+  for (auto& b : model->buffers()) b.copy_(copies[i++]);
+}
+
+// Prints progress on stderr: a redrawn bar on a terminal, log lines otherwise.
+class Progress {
+ public:
+  Progress(const FitOptions& o) : options_(o), tty_(::isatty(STDERR_FILENO)) {}
+  void update(int64_t step, double loss, double validation) {
+    if (!options_.progress()) return;
+    const bool last = step == options_.steps();
+    if (tty_) {
+      const int width = 30;
+      const int filled = static_cast<int>(width * step / options_.steps());
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4f%s", std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), static_cast<long long>(step),
+                   static_cast<long long>(options_.steps()), loss, last ? "\n" : "");
+    } else if (last || (options_.log_every() > 0 && step % options_.log_every() == 0)) {
+      std::fprintf(stderr, "step %lld/%lld loss %.4f", static_cast<long long>(step),
+                   static_cast<long long>(options_.steps()), loss);
+      if (std::isfinite(validation)) std::fprintf(stderr, " validation %.4f", validation);
+      std::fprintf(stderr, "\n");
+    }
+  }
+
+ private:
+  FitOptions options_;
+  bool tty_;
+};
+
+// The shared optimisation loop: `batch_loss(generator)` gives the batch
+// loss, `validation_loss()` the loss on the fixed validation set (or NaN).
+FitReport optimise(Distribution model,
+                   const std::function<torch::Tensor(at::Generator&)>& batch_loss,
+                   const std::function<double()>& validation_loss, const FitOptions& options) {
+  if (model.is_empty()) throw Error("fit: argument 'model' is empty");
+  check_fit_options(options);
+  const auto start = Clock::now();
+  model->train();
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed());
+  auto parameters = model->parameters();
+  if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
+  torch::optim::Adam adam(parameters, torch::optim::AdamOptions(options.learning_rate()));
+
+  FitReport report;
+  report.best_validation = std::numeric_limits<double>::infinity();
+  auto best = snapshot(model);
+  int64_t bad_in_a_row = 0, since_improvement = 0;
+  double last_validation = NAN;
+  report.stop_reason = "steps";
+
+  for (int64_t step = 1; step <= options.steps(); ++step) {
+    if (options.schedule() == "cosine") {
+      const double t = static_cast<double>(step - 1) / options.steps();
+      const double lr = options.learning_rate() * (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t)));
+      for (auto& group : adam.param_groups())
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    }
+    adam.zero_grad();
+    auto loss = batch_loss(generator);
+    double value = loss.item<double>();
+    bool good = std::isfinite(value);
+    if (good) {
+      loss.backward();
+      const double norm =
+          options.clip_grad_norm() > 0
+              ? torch::nn::utils::clip_grad_norm_(parameters, options.clip_grad_norm())
+              : torch::nn::utils::clip_grad_norm_(parameters, INFINITY);
+      good = std::isfinite(norm);
+    }
+    report.train_loss.push_back(good ? value : NAN);
+    report.steps = step;
+    if (!good) {
+      // Never apply a non-finite step: the weights stay as they were.
+      ++report.skipped_steps;
+      if (++bad_in_a_row >= options.max_bad_steps()) {
+        restore(model, best);
+        throw Error("fit: training diverged: " + std::to_string(bad_in_a_row) +
+                    " steps in a row gave a non-finite loss or gradient (at step " +
+                    std::to_string(step) + "); the last good weights were kept; " +
+                    "lower the learning rate (now " + number_string(options.learning_rate()) +
+                    ") or check the data for NaN/Inf");
+      }
+      continue;
+    }
+    bad_in_a_row = 0;
+    adam.step();
+
+    const bool validate = options.validate_every() > 0 &&
+                          (step % options.validate_every() == 0 || step == options.steps());
+    if (validate) {
+      last_validation = validation_loss();
+      if (std::isfinite(last_validation)) {
+        report.validation_loss.emplace_back(step, last_validation);
+        if (last_validation < report.best_validation) {
+          report.best_validation = last_validation;
+          best = snapshot(model);
+          since_improvement = 0;
+        } else if (options.patience() > 0 && ++since_improvement >= options.patience()) {
+          report.stop_reason = "early stopping";
+        }
+      }
+    }
+    Progress(options).update(step, value, last_validation);
+    if (report.stop_reason == "early stopping") break;
+  }
+  if (!report.validation_loss.empty()) restore(model, best);
+  model->eval();
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+torch::Tensor rows(const torch::Tensor& t, const torch::Tensor& index) {
+  return t.defined() ? t.index_select(0, index) : t;
+}
+
+}  // namespace
+
+FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options) {
+  check_fit_options(options);
+  auto validation_generator = at::make_generator<at::CPUGeneratorImpl>(options.seed() + 1);
+  const auto validation = sampler(8192, validation_generator);
+  return optimise(
+      model,
+      [&](at::Generator& generator) {
+        auto [x, ctx] = sampler(options.batch_size(), generator);
+        return -model->log_prob(x, ctx).mean();
+      },
+      [&] {
+        torch::NoGradGuard no_grad;
+        return -model->log_prob(validation.first, validation.second).mean().item<double>();
+      },
+      options);
+}
+
+FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& options,
+              const torch::Tensor& context, const torch::Tensor& validation,
+              const torch::Tensor& validation_context) {
+  check_floating(data, "data", "fit");
+  if (data.size(0) == 0) throw Error("fit: argument 'data' has no rows");
+  if (context.defined() && context.size(0) != data.size(0))
+    throw Error("fit: argument 'context' has " + std::to_string(context.size(0)) +
+                " rows but 'data' has " + std::to_string(data.size(0)));
+  // An epoch is a random permutation of the rows, drawn from the fit's generator.
+  torch::Tensor order;
+  int64_t position = 0;
+  return optimise(
+      model,
+      [&](at::Generator& generator) {
+        const int64_t n = data.size(0), b = std::min(options.batch_size(), n);
+        if (!order.defined() || position + b > n) {
+          order = torch::randperm(n, generator, torch::kLong);
+          position = 0;
+        }
+        auto index = order.narrow(0, position, b);
+        position += b;
+        return -model->log_prob(rows(data, index), rows(context, index)).mean();
+      },
+      [&] {
+        if (!validation.defined()) return static_cast<double>(NAN);
+        torch::NoGradGuard no_grad;
+        return -model->log_prob(validation, validation_context).mean().item<double>();
+      },
+      options);
+}
+
+FitReport fit_reverse_kl(Distribution model,
+                         const std::function<torch::Tensor(const torch::Tensor&)>& target_log_prob,
+                         const FitOptions& options) {
+  return optimise(
+      model,
+      [&](at::Generator& generator) {
+        auto draws = model->sample_and_log_prob(options.batch_size(), {}, generator);
+        return (draws.log_prob - target_log_prob(draws.sample)).mean();
+      },
+      [&] {
+        torch::NoGradGuard no_grad;
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed() + 1);
+        auto draws = model->sample_and_log_prob(8192, {}, generator);
+        return (draws.log_prob - target_log_prob(draws.sample)).mean().item<double>();
+      },
+      options);
+}
+
+json FitReport::to_json() const {
+  json validation = json::array();
+  for (const auto& [step, loss] : validation_loss) validation.push_back({step, loss});
+  json train = json::array();
+  for (double v : train_loss) train.push_back(std::isfinite(v) ? json(v) : json());
+  return {{"steps", steps},
+          {"skipped_steps", skipped_steps},
+          {"stop_reason", stop_reason},
+          {"seconds", seconds},
+          {"best_validation", std::isfinite(best_validation) ? json(best_validation) : json()},
+          {"train_loss", train},
+          {"validation_loss", validation}};
+}
+
+void FitReport::write(const std::string& path) const {
+  const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary);
+    if (!out) throw Error("FitReport::write: cannot write '" + path + "'");
+    if (csv) {
+      out << "step,train_loss,validation_loss\n";
+      size_t v = 0;
+      for (size_t i = 0; i < train_loss.size(); ++i) {
+        const auto step = static_cast<int64_t>(i + 1);
+        out << step << ',' << train_loss[i] << ',';
+        if (v < validation_loss.size() && validation_loss[v].first == step)
+          out << validation_loss[v++].second;
+        out << '\n';
+      }
+    } else {
+      out << to_json().dump(1) << '\n';
+    }
+    if (!out.flush()) throw Error("FitReport::write: cannot write '" + path + "'");
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw Error("FitReport::write: cannot move the history into place at '" + path + "'");
+  }
+}
+
+}  // namespace diffeo::train

@@ -1,0 +1,78 @@
+#pragma once
+// Fitting distributions: maximum likelihood on data, reverse KL to targets.
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "diffeo/core/spec.h"
+#include "diffeo/distributions/distribution.h"
+
+namespace diffeo::train {
+
+/// Options of fit and fit_reverse_kl, TORCH_ARG style.
+struct FitOptions {
+  TORCH_ARG(int64_t, steps) = 2000;
+  TORCH_ARG(int64_t, batch_size) = 256;
+  /// Adam's learning rate at the start.
+  TORCH_ARG(double, learning_rate) = 1e-3;
+  /// "cosine" (decay to 1% of the rate over the run) or "constant".
+  TORCH_ARG(std::string, schedule) = "cosine";
+  /// Clip the gradient's global norm to this (0: no clipping).
+  TORCH_ARG(double, clip_grad_norm) = 5.0;
+  /// Evaluate the validation set every this many steps (0: never).
+  TORCH_ARG(int64_t, validate_every) = 250;
+  /// Stop after this many validations without improvement (0: never).  The
+  /// best parameters seen by validation are restored at the end either way.
+  TORCH_ARG(int64_t, patience) = 0;
+  /// Seeds the batches (and the validation set drawn from a sampler).
+  TORCH_ARG(uint64_t, seed) = 0;
+  /// Progress on stderr: a bar on a terminal, else a log line every log_every steps.
+  TORCH_ARG(bool, progress) = false;
+  TORCH_ARG(int64_t, log_every) = 250;
+  /// Stop with an error after this many consecutive non-finite steps.
+  TORCH_ARG(int64_t, max_bad_steps) = 20;
+};
+
+/// What a fit did: the loss per step, validation losses, why it stopped.
+struct FitReport {
+  std::vector<double> train_loss;                           // per step (NaN if skipped)
+  std::vector<std::pair<int64_t, double>> validation_loss;  // (step, loss)
+  int64_t steps = 0;
+  int64_t skipped_steps = 0;  // non-finite loss or gradient: not applied
+  double best_validation = 0;
+  std::string stop_reason;  // "steps", "early stopping"
+  double seconds = 0;
+
+  json to_json() const;
+  /// The history as JSON ({"train_loss": [...], ...}) or CSV (step,train_loss,validation_loss).
+  void write(const std::string& path) const;
+};
+
+/// Draws a batch of n training points (and their context, or an undefined tensor).
+using BatchSampler =
+    std::function<std::pair<torch::Tensor, torch::Tensor>(int64_t n, at::Generator&)>;
+
+/// Maximum likelihood with fresh batches from `sampler` (e.g. a toy density);
+/// the validation set is one batch of 8192 drawn up front with seed + 1.
+FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options);
+
+/// Maximum likelihood on a data set `data` [N, event...] with optional
+/// per-row `context` [N, features]: shuffled minibatches, epoch after epoch.
+/// `validation` / `validation_context` (optional) drive early stopping.
+FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& options,
+              const torch::Tensor& context = {}, const torch::Tensor& validation = {},
+              const torch::Tensor& validation_context = {});
+
+/// Fits `model` to an unnormalised target density by minimising the reverse
+/// KL, E_q[log q(x) - log p~(x)] with x ~ q reparameterised.  The losses are
+/// KL(q || p) - log Z, the reverse KL up to the target's unknown log
+/// normaliser.  The validation loss uses 8192 draws with seed + 1.
+FitReport fit_reverse_kl(Distribution model,
+                         const std::function<torch::Tensor(const torch::Tensor&)>& target_log_prob,
+                         const FitOptions& options);
+
+}  // namespace diffeo::train

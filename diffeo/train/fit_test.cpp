@@ -1,0 +1,114 @@
+// train::fit and fit_reverse_kl: they learn, guard against NaN, stop early and
+// write their history.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "diffeo/diffeo.h"
+#include "diffeo/testing/expect_error.h"
+
+namespace diffeo::train {
+namespace {
+
+using testing::expect_error;
+
+// A two-parameter-vector model: y = a * z + b.
+Transformed affine_model() {
+  return Transformed(StandardNormal(2), Chain({Shift(torch::zeros({2})), Scale(torch::ones({2}))}));
+}
+
+TEST(Fit, MaximumLikelihoodOnADataSetFindsMeanAndScale) {
+  torch::manual_seed(1);
+  auto data = torch::randn({4000, 2}) * torch::tensor({2.0f, 0.5f}) + torch::tensor({1.0f, -3.0f});
+  auto model = affine_model();
+  auto report = fit(model, data, FitOptions().steps(600).learning_rate(0.05).batch_size(200), {},
+                    data.narrow(0, 0, 500));
+  auto chain = model->bijector()->as<ChainImpl>();
+  auto shift = chain->bijectors()[0]->as<ShiftImpl>()->loc();
+  auto scale = chain->bijectors()[1]->as<ScaleImpl>()->scale();
+  EXPECT_TRUE(torch::allclose(shift, torch::tensor({1.0f, -3.0f}), 0, 0.1)) << shift;
+  EXPECT_TRUE(torch::allclose(scale, torch::tensor({2.0f, 0.5f}), 0, 0.1)) << scale;
+  EXPECT_EQ(report.steps, 600);
+  EXPECT_LT(report.train_loss.back(), report.train_loss.front() - 1.0);
+  EXPECT_EQ(report.validation_loss.back().first, 600);
+}
+
+TEST(Fit, NonFiniteStepsAreNeverAppliedAndStopWithAdvice) {
+  auto model = affine_model();
+  auto before = model->parameters()[0].clone();
+  auto data = torch::full({64, 2}, NAN);
+  expect_error([&] { fit(model, data, FitOptions().steps(100).max_bad_steps(5)); },
+               {"diverged", "5 steps", "learning rate", "NaN"});
+  EXPECT_TRUE(torch::equal(model->parameters()[0], before));
+  EXPECT_TRUE(torch::isfinite(model->parameters()[1]).all().item<bool>());
+}
+
+TEST(Fit, EarlyStoppingRestoresTheBestWeights) {
+  torch::manual_seed(2);
+  auto data = torch::randn({256, 2});
+  auto model = affine_model();
+  // Validation data from another distribution: it soon stops improving.
+  auto validation = torch::randn({256, 2}) * 3;
+  auto report =
+      fit(model, data, FitOptions().steps(2000).learning_rate(0.05).validate_every(10).patience(3),
+          {}, validation);
+  EXPECT_EQ(report.stop_reason, "early stopping");
+  EXPECT_LT(report.steps, 2000);
+  torch::NoGradGuard no_grad;
+  EXPECT_NEAR(-model->log_prob(validation).mean().item<double>(), report.best_validation, 1e-5);
+}
+
+TEST(Fit, HistoryIsWrittenAsJsonOrCsv) {
+  auto model = affine_model();
+  auto report = fit(model, torch::randn({100, 2}), FitOptions().steps(20).validate_every(10), {},
+                    torch::randn({50, 2}));
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto json_path = (dir / "diffeo_fit_history.json").string();
+  const auto csv_path = (dir / "diffeo_fit_history.csv").string();
+  report.write(json_path);
+  report.write(csv_path);
+  std::ifstream json_in(json_path), csv_in(csv_path);
+  auto parsed = json::parse(json_in);
+  EXPECT_EQ(parsed["train_loss"].size(), 20u);
+  EXPECT_EQ(parsed["validation_loss"].size(), 2u);
+  std::string header, line;
+  std::getline(csv_in, header);
+  EXPECT_EQ(header, "step,train_loss,validation_loss");
+  int rows = 0;
+  while (std::getline(csv_in, line)) ++rows;
+  EXPECT_EQ(rows, 20);
+  std::filesystem::remove(json_path);
+  std::filesystem::remove(csv_path);
+}
+
+TEST(FitReverseKL, MatchesAnUnnormalisedGaussianTarget) {
+  torch::manual_seed(3);
+  auto model = affine_model();
+  // log p~(x) = -|x - m|^2 / (2 s^2) elementwise: Z = 2 pi s1 s2.
+  auto m = torch::tensor({2.0f, -1.0f}), s = torch::tensor({0.5f, 1.5f});
+  auto target = [&](const torch::Tensor& x) { return (-0.5 * ((x - m) / s).pow(2)).sum(-1); };
+  auto report = fit_reverse_kl(model, target, FitOptions().steps(800).learning_rate(0.05));
+  // The loss is KL - log Z: at the optimum KL = 0.
+  EXPECT_NEAR(report.best_validation, -std::log(2 * M_PI * 0.5 * 1.5), 0.02);
+}
+
+TEST(Fit, BadOptionsAndData) {
+  auto model = affine_model();
+  auto data = torch::randn({10, 2});
+  expect_error([&] { fit(model, data, FitOptions().steps(0)); }, {"fit", "'steps'", "0"});
+  expect_error([&] { fit(model, data, FitOptions().batch_size(-1)); }, {"'batch_size'", "-1"});
+  expect_error([&] { fit(model, data, FitOptions().learning_rate(0)); }, {"'learning_rate'"});
+  expect_error([&] { fit(model, data, FitOptions().schedule("linear")); }, {"'schedule'"});
+  expect_error([&] { fit(model, torch::Tensor(), FitOptions()); }, {"'data'", "undefined"});
+  expect_error(
+      [&] {
+        fit(model, data, FitOptions(), torch::randn({3, 1}));
+      },
+      {"'context'", "3 rows", "10"});
+}
+
+}  // namespace
+}  // namespace diffeo::train

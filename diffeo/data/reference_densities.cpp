@@ -1,5 +1,5 @@
-// The six densities of the reference project (kaijennissen/Normalizing_Flows,
-// src/densities/*.py).  x1 is coordinate 0, x2 coordinate 1.
+// The six densities and the half_circle target of the reference project
+// (kaijennissen/Normalizing_Flows, src/densities/*.py).  x1 is coordinate 0, x2 coordinate 1.
 
 #include <cmath>
 

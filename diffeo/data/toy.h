@@ -1,7 +1,7 @@
 #pragma once
 // Toy 2-D densities that the flow zoo trains on and is judged against: the
-// reference project's six, the common FFJORD benchmark samplers and the
-// Rezende & Mohamed (2015) energy potentials.
+// reference project's seven (six densities and the half_circle target), the common FFJORD benchmark
+// samplers and the Rezende & Mohamed (2015) energy potentials.
 
 #include <torch/torch.h>
 
@@ -39,7 +39,7 @@ struct ToyDensity {
   PlotRange range;
 };
 
-/// Every toy density, in this fixed order: the reference six (banana,
+/// Every toy density, in this fixed order: the reference seven (banana,
 /// gaussian_blobs, energy1, energy2, energy3, energy4, half_circle), the
 /// benchmark samplers (two_moons, circles, 8gaussians, checkerboard, pinwheel,
 /// 2spirals, swissroll, rings), the energy targets (u1, u2, u3, u4).

@@ -4,7 +4,6 @@
 // -inf or NaN as documented, never a spurious NaN.
 
 #include "diffeo/data/toy.h"
-#include "diffeo/testing/goodness_of_fit.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +11,7 @@
 #include <map>
 
 #include "diffeo/testing/expect_error.h"
+#include "diffeo/testing/goodness_of_fit.h"
 
 namespace diffeo::data {
 namespace {
@@ -174,7 +174,7 @@ TEST(ToyDensities, EntropyMatchesReference) {
   // banana: H(x2) + H(x1 | x2) = log(2 pi e sqrt(3) sqrt(3)/2), exactly.
   auto [banana, banana_se] = entropy("banana", 200000, 5);
   EXPECT_NEAR(banana, std::log(2 * M_PI * M_E * 1.5), 5 * banana_se);
-  // gaussian_blobs: 1e6-sample estimate 2.47971 +- 0.00092 (seed 1, docs/pending/toy_densities.md).
+  // gaussian_blobs: 1e6-sample estimate 2.47971 +- 0.00092 (seed 1, docs/data.md).
   auto [blobs, blobs_se] = entropy("gaussian_blobs", 200000, 5);
   EXPECT_NEAR(blobs, 2.47971, 5 * std::hypot(blobs_se, 0.00092));
 }

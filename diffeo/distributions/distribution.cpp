@@ -18,6 +18,13 @@ static void check_context(const torch::Tensor& context, const std::string& where
 torch::Tensor DistributionImpl::log_prob(const torch::Tensor& x, const torch::Tensor& context) {
   const auto where = type_name(*this);
   check_event_shape(x, "x", event_rank(), event_shape_, where);
+  // The entry point of a whole flow: compare with the first floating-point
+  // tensor anywhere inside, since composite layers own none themselves.
+  for (const auto& p : named_parameters())
+    if (p.value().is_floating_point()) {
+      check_same_dtype_device(x, "x", p.value(), p.key(), where);
+      break;
+    }
   check_matches_module(x, "x", *this, where);
   check_context(context, where);
   return log_prob_impl(x, context);

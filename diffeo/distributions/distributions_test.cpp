@@ -105,9 +105,9 @@ const data::PlotRange kBox{-2, 2, -2, 2};
 
 TEST(Transformed, DensityIntegratesToOne) {
   auto flow = squashed_flow();
-  EXPECT_NEAR(testing::integrate([&](const torch::Tensor& x) { return flow->log_prob(x); }, kBox,
-                                 600),
-              1.0, 2e-3);
+  EXPECT_NEAR(
+      testing::integrate([&](const torch::Tensor& x) { return flow->log_prob(x); }, kBox, 600), 1.0,
+      2e-3);
 }
 
 // Pearson's chi-square between a histogram of samples and the bin masses the

@@ -91,9 +91,20 @@ Flow build(const json& spec) {
   const auto options = options_from_json(reader.require<json>("options"));
   const auto standardize = reader.get<json>("standardize", json());
   reader.finish();
-  check_options(options, name);
 
-  Bijector bijector = find(name).builder(options);
+  // The spec alone fixes the initial weights: conditioners draw from the
+  // global generator, seeded here from options.seed and then restored.
+  auto generator = at::detail::getDefaultCPUGenerator();
+  const auto saved_state = generator.get_state();
+  generator.set_current_seed(options.seed());
+  Bijector bijector = nullptr;
+  try {
+    bijector = find(name).builder(options);
+  } catch (...) {
+    generator.set_state(saved_state);
+    throw;
+  }
+  generator.set_state(saved_state);
   json full{{"flow", name}, {"options", to_json(options)}};
   if (!standardize.is_null()) {
     SpecReader s(standardize, "flow spec 'standardize'");

@@ -1,5 +1,7 @@
 #include "diffeo/flows/flow_options.h"
 
+#include <cmath>
+
 #include "diffeo/core/checks.h"
 #include "diffeo/nn/mlp.h"
 
@@ -51,9 +53,17 @@ void check_options(const FlowOptions& o, const std::string& where) {
     throw Error(where + ": argument 'transform' is '" + o.transform() +
                 "'; expected 'affine' or 'spline'");
   check_positive(o.bins(), "bins", where);
-  if (!(o.bound() > 0)) throw Error(where + ": argument 'bound' must be positive");
-  if (!(o.log_scale_bound() > 0))
-    throw Error(where + ": argument 'log_scale_bound' must be positive");
+  if (o.bins() >= 1000)  // each bin keeps >= 1/1000 of the width (SplineOptions)
+    throw Error(where + ": argument 'bins' must be below 1000, got " + std::to_string(o.bins()));
+  if (!(o.bound() > 0) || !std::isfinite(o.bound()))
+    throw Error(where + ": argument 'bound' must be positive and finite, got " +
+                number_string(o.bound()));
+  if (!(o.log_scale_bound() > 0) || !std::isfinite(o.log_scale_bound()))
+    throw Error(where + ": argument 'log_scale_bound' must be positive and finite, got " +
+                number_string(o.log_scale_bound()));
+  if (o.variant() != "coupling" && o.variant() != "autoregressive")
+    throw Error(where + ": argument 'variant' is '" + o.variant() +
+                "'; expected 'coupling' or 'autoregressive'");
 }
 
 }  // namespace diffeo::flows

@@ -34,7 +34,8 @@ struct FlowOptions {
   TORCH_ARG(double, log_scale_bound) = 3.0;
   /// NSF variant: "coupling" or "autoregressive".
   TORCH_ARG(std::string, variant) = "coupling";
-  /// Seed of the random parts of the architecture (permutations, LU init).
+  /// Seed of the initial weights (conditioners, LU init): equal specs give
+  /// equal initial flows.
   TORCH_ARG(uint64_t, seed) = 0;
 };
 

@@ -93,7 +93,14 @@ TEST_P(FlowProperties, SpecRebuildsTheSameArchitecture) {
   auto flow = build(c.flow, c.options);
   auto again = build(flow->spec());
   EXPECT_EQ(again->spec(), flow->spec());
-  EXPECT_EQ(again->parameters().size(), flow->parameters().size());
+  ASSERT_EQ(again->parameters().size(), flow->parameters().size());
+  for (size_t i = 0; i < flow->parameters().size(); ++i)  // the seed fixes the initial weights
+    EXPECT_TRUE(torch::equal(again->parameters()[i], flow->parameters()[i])) << i;
+  auto reseeded = build(c.flow, FlowOptions(c.options).seed(c.options.seed() + 1));
+  bool differs = false;
+  for (size_t i = 0; i < flow->parameters().size(); ++i)
+    differs = differs || !torch::equal(reseeded->parameters()[i], flow->parameters()[i]);
+  EXPECT_TRUE(differs);
   EXPECT_EQ(to_json(options_from_json(to_json(c.options))), to_json(c.options));
 }
 

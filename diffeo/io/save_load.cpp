@@ -1,7 +1,9 @@
 #include "diffeo/io/save_load.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 
@@ -31,12 +33,25 @@ void save(const flows::Flow& flow, const std::string& path) {
   for (const auto& [name, tensor] : state(flow))
     archive.write("state." + name, tensor.detach().cpu());
 
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  // Unique per process and call, so concurrent saves never share a temporary.
+  static std::atomic<uint64_t> counter{0};
+  const std::string temporary =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   try {
     archive.save_to(temporary);
+    // On disk before the rename, so a crash cannot leave an empty model in place.
+    const int fd = ::open(temporary.c_str(), O_RDONLY);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      if (fd >= 0) ::close(fd);
+      throw Error("io::save: cannot flush '" + temporary + "' to disk");
+    }
+    ::close(fd);
   } catch (const c10::Error& e) {
     std::remove(temporary.c_str());
     throw Error("io::save: cannot write '" + path + "': " + e.what_without_backtrace());
+  } catch (const Error&) {
+    std::remove(temporary.c_str());
+    throw;
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     std::remove(temporary.c_str());

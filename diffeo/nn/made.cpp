@@ -63,6 +63,9 @@ torch::Tensor MADEImpl::forward(const torch::Tensor& x, const torch::Tensor& con
     if (!context.defined())
       throw Error("MADE: this network was built for a context of width " +
                   std::to_string(options_.context_features()) + " but no context was given");
+    if (context.dim() < 1 || context.size(-1) != options_.context_features())
+      throw Error("MADE: argument 'context' of shape " + shape_string(context.sizes()) +
+                  " should have " + std::to_string(options_.context_features()) + " features");
     h = h + context_layer_->forward(expand_context_to(context, x, 1, "MADE"));
   }
   for (size_t i = 1; i < weights_.size(); ++i) {

@@ -25,8 +25,7 @@ ChiSquare chi_square(const LogDensity& log_prob, const torch::Tensor& samples,
   torch::NoGradGuard no_grad;
   const auto n = samples.size(0);
   auto [points, area] = grid_midpoints(box, bins * sub);
-  auto expected =
-      (log_prob(points).exp().reshape({bins, sub, bins, sub}).sum({1, 3}) * (area * n));
+  auto expected = (log_prob(points).exp().reshape({bins, sub, bins, sub}).sum({1, 3}) * (area * n));
 
   auto x = samples.to(torch::kFloat64);
   auto ix = ((x.select(1, 0) - box.x_min) / ((box.x_max - box.x_min) / bins)).floor();

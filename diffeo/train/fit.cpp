@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iomanip>
 #include <limits>
 
 #include "diffeo/core/checks.h"
@@ -118,10 +119,10 @@ FitReport optimise(Distribution model,
       // Never apply a non-finite step: the weights stay as they were.
       ++report.skipped_steps;
       if (++bad_in_a_row >= options.max_bad_steps()) {
-        restore(model, best);
+        model->eval();  // the weights are those of the last good step: none was applied since
         throw Error("fit: training diverged: " + std::to_string(bad_in_a_row) +
                     " steps in a row gave a non-finite loss or gradient (at step " +
-                    std::to_string(step) + "); the last good weights were kept; " +
+                    std::to_string(step) + "); the weights of the last good step were kept; " +
                     "lower the learning rate (now " + number_string(options.learning_rate()) +
                     ") or check the data for NaN/Inf");
       }
@@ -133,7 +134,9 @@ FitReport optimise(Distribution model,
     const bool validate = options.validate_every() > 0 &&
                           (step % options.validate_every() == 0 || step == options.steps());
     if (validate) {
+      model->eval();  // e.g. BatchNorm: running statistics, not the validation batch's
       last_validation = validation_loss();
+      model->train();
       if (std::isfinite(last_validation)) {
         report.validation_loss.emplace_back(step, last_validation);
         if (last_validation < report.best_validation) {
@@ -145,8 +148,9 @@ FitReport optimise(Distribution model,
         }
       }
     }
-    Progress(options).update(step, value, last_validation);
-    if (report.stop_reason == "early stopping") break;
+    const bool stopping = report.stop_reason == "early stopping";
+    Progress(options).update(stopping ? options.steps() : step, value, last_validation);
+    if (stopping) break;
   }
   if (!report.validation_loss.empty()) restore(model, best);
   model->eval();
@@ -247,7 +251,7 @@ void FitReport::write(const std::string& path) const {
     std::ofstream out(temporary);
     if (!out) throw Error("FitReport::write: cannot write '" + path + "'");
     if (csv) {
-      out << "step,train_loss,validation_loss\n";
+      out << std::setprecision(17) << "step,train_loss,validation_loss\n";
       size_t v = 0;
       for (size_t i = 0; i < train_loss.size(); ++i) {
         const auto step = static_cast<int64_t>(i + 1);

@@ -1,6 +1,7 @@
 // The `diffeo` command line.  Errors become one line on stderr:
 // exit 2 for usage errors, 1 for runtime errors; nothing else is printed.
 
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "commands.h"
+#include "common.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/version.h"
 
@@ -15,7 +17,17 @@ int main(int argc, char** argv) {
   CLI::App app{"diffeo: normalizing flows in C++ on LibTorch", "diffeo"};
   app.set_version_flag("--version", diffeo::version());
   app.require_subcommand(1);
+  diffeo::cli::add_train_command(app);
+  diffeo::cli::add_sample_command(app);
+  diffeo::cli::add_eval_command(app);
+  diffeo::cli::add_densities_command(app);
   diffeo::cli::add_info_command(app);
+
+  // glibc hands large freed buffers back to the kernel, so every sampling or
+  // evaluation chunk would page-fault its ~25 MB temporaries in again; keep
+  // them in the heap instead.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
 
   // CLI11 would only say "a subcommand is required"; name the unknown word.
   if (argc > 1 && argv[1][0] != '-') {
@@ -42,6 +54,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "diffeo: error: " << e.what() << " (see 'diffeo --help')\n";
+    return 2;
+  } catch (const diffeo::cli::UsageError& e) {
+    std::cerr << "diffeo: error: " << e.what() << " (see 'diffeo " << e.command() << " --help')\n";
     return 2;
   } catch (const diffeo::Error& e) {
     std::cerr << "diffeo: error: " << e.what() << "\n";

@@ -1,30 +1,43 @@
 #!/usr/bin/env bash
-# The `diffeo` command line: exit codes and one-line errors on stderr.
+# The `diffeo` command line: exit codes, one-line errors on stderr, the round
+# trip train -> save -> sample -> train on the samples -> eval, and bad input
+# that must fail with the right code and leave no output file behind.
 # usage: cli_test.sh PATH_TO_DIFFEO
 set -uo pipefail
 diffeo="$1"
-failures=0
-out=$(mktemp) err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
+checks=0 failures=0
+tmp=$(mktemp -d)
+out="$tmp/stdout" err="$tmp/stderr"
+trap 'rm -rf "$tmp"' EXIT
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # expect CODE PATTERN_IN_OUTPUT -- ARGS...: exit code, and a pattern that stdout
 # (exit 0) or the single stderr line (exit != 0) must match.
 expect() {
   local code="$1" pattern="$2"; shift 3
+  checks=$((checks + 1))
   "$diffeo" "$@" >"$out" 2>"$err"
   local got=$?
   local where="$out"
   [ "$code" -ne 0 ] && where="$err"
   if [ "$got" -ne "$code" ]; then
-    echo "FAIL: diffeo $* exited $got, expected $code"; failures=$((failures + 1)); return
+    fail "diffeo $* exited $got, expected $code"; cat "$err"; return
   fi
-  if ! grep -Eq "$pattern" "$where"; then
-    echo "FAIL: diffeo $*: output lacks /$pattern/:"; cat "$where"; failures=$((failures + 1)); return
+  if ! grep -Eq -e "$pattern" "$where"; then
+    fail "diffeo $*: output lacks /$pattern/:"; cat "$where"; return
   fi
   if [ "$code" -ne 0 ] && [ "$(wc -l <"$err")" -ne 1 ]; then
-    echo "FAIL: diffeo $*: expected one line on stderr:"; cat "$err"; failures=$((failures + 1)); return
+    fail "diffeo $*: expected one line on stderr:"; cat "$err"; return
   fi
   echo "ok: diffeo $*"
+}
+
+# check DESCRIPTION COMMAND...: a shell condition on the files written.
+check() {
+  local what="$1"; shift
+  checks=$((checks + 1))
+  if "$@"; then echo "ok: $what"; else fail "$what"; fi
 }
 
 expect 0 '^0\.[0-9]+\.[0-9]+$' -- --version
@@ -33,6 +46,43 @@ expect 0 'LibTorch 1\.' -- info
 expect 2 '^diffeo: error: .*subcommand.*diffeo --help' --
 expect 2 '^diffeo: error: .*nonsense' -- nonsense
 expect 2 '^diffeo: error: .*--bogus' -- info --bogus
+expect 0 '^banana +yes +yes +yes +\[' -- densities
 
-echo "$((6 - failures)) passed, $failures failed"
+# Round trip: a toy density -> model -> samples -> a model of the samples -> NLL and KL.
+expect 0 'trained maf \(2 dims, [0-9]+ parameters\) on density banana: 30 steps, final train loss -?[0-9.]+, best validation -?[0-9.]+' \
+  -- train --density banana --steps 30 --out "$tmp/m.flow"
+expect 0 'wrote 1000 samples x 2 columns' -- sample --model "$tmp/m.flow" -n 1000 --out "$tmp/s.csv"
+check "s.csv has 1000 rows of 2 numbers" \
+  awk -F, 'NF != 2 || $1 !~ /^-?[0-9.e+-]+$/ || $2 !~ /^-?[0-9.e+-]+$/ { bad = 1 } END { exit bad || NR != 1000 }' "$tmp/s.csv"
+expect 0 "trained realnvp .* on '.*s\.csv' \(900 training, 100 validation rows\): 30 steps" \
+  -- train --flow realnvp --data "$tmp/s.csv" --steps 30 --hidden 16,16 --layers 2 \
+  --out "$tmp/d.flow" --history "$tmp/h.json" --quiet
+check "h.json records 30 steps" grep -q '"steps": 30' "$tmp/h.json"
+expect 0 '^nll +-?[0-9]+\.[0-9]+ \+- [0-9.e-]+ nats' -- eval --model "$tmp/m.flow" --density banana -n 2000
+expect 0 '^kl +-?[0-9]+\.[0-9]+(e-?[0-9]+)? \+- ' -- eval --model "$tmp/m.flow" --density banana -n 2000
+expect 0 '^\{.*"nll":[0-9.]+,"nll_se":[0-9.e-]+' -- eval --model "$tmp/d.flow" --data "$tmp/s.csv" --json
+expect 0 'wrote 500 samples x 2 columns \(float32\)' -- sample --model "$tmp/d.flow" -n 500 --seed 3 --out "$tmp/s.npy"
+check "s.npy holds a 128-byte header and 500 x 2 float32" test "$(wc -c <"$tmp/s.npy")" -eq $((128 + 4000))
+expect 0 '^nll +[0-9.]+ ' -- eval --model "$tmp/d.flow" --data "$tmp/s.npy"
+expect 0 '"flow": "realnvp"' -- info --model "$tmp/d.flow"
+expect 0 '^dim +2$' -- info --model "$tmp/d.flow"
+
+# Bad input: the exact exit code, one line on stderr, no output file.
+printf 'x,y\n1,2\n3,abc\n' >"$tmp/bad.csv"
+expect 1 "cannot open '.*missing\.csv'" -- train --data "$tmp/missing.csv" --out "$tmp/never.flow"
+expect 1 "bad\.csv' line 3, column 2: 'abc' is not a number" -- train --data "$tmp/bad.csv" --out "$tmp/never.flow"
+expect 2 "unknown flow 'foo'; known flows: maf" -- train --flow foo --density banana --out "$tmp/never.flow"
+expect 2 '--steps must be a positive integer, got 0' -- train --density banana --steps 0 --out "$tmp/never.flow"
+expect 2 "unknown density 'nope'" -- train --density nope --out "$tmp/never.flow"
+expect 2 "unknown density 'nope'" -- eval --model "$tmp/m.flow" --density nope
+expect 2 'exactly one of --density NAME or --data FILE' -- train --out "$tmp/never.flow"
+expect 2 "must end in \.csv or \.npy" -- sample --model "$tmp/m.flow" --out "$tmp/never.txt"
+expect 1 "bad\.csv' is not a readable model file" -- sample --model "$tmp/bad.csv" -n 10 --out "$tmp/never.csv"
+expect 1 "bad\.csv' is not a readable model file" -- eval --model "$tmp/bad.csv" --density banana
+expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
+expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
+check "no partial or temporary output files" \
+  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv)$')"
+
+echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -1,0 +1,156 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "diffeo/core/error.h"
+#include "diffeo/data/table.h"
+#include "diffeo/io/save_load.h"
+
+namespace diffeo::cli {
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+}  // namespace
+
+void require_positive(int64_t value, const std::string& option, const std::string& command) {
+  if (value <= 0)
+    throw UsageError(command, option + " must be a positive integer, got " + std::to_string(value));
+}
+
+void require_positive(double value, const std::string& option, const std::string& command) {
+  if (!(value > 0) || !std::isfinite(value))
+    throw UsageError(command, option + " must be a positive number, got " + number(value));
+}
+
+void require_extension(const std::string& path, const std::string& option,
+                       const std::vector<std::string>& extensions, const std::string& command) {
+  for (const auto& extension : extensions)
+    if (data::has_extension(path, extension)) return;
+  std::string allowed;
+  for (size_t i = 0; i < extensions.size(); ++i)
+    allowed += (i == 0 ? "" : i + 1 == extensions.size() ? " or " : ", ") + extensions[i];
+  throw UsageError(command, option + " '" + path + "' must end in " + allowed);
+}
+
+std::vector<int64_t> parse_widths(const std::string& text, const std::string& option,
+                                  const std::string& command) {
+  std::vector<int64_t> widths;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma - start);
+    size_t used = 0;
+    long long width = 0;
+    try {
+      width = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || width <= 0)
+      throw UsageError(command, option + " must be a comma list of positive widths such as " +
+                                    "64,64; got '" + text + "'");
+    widths.push_back(width);
+    if (comma == std::string::npos) return widths;
+    start = comma + 1;
+  }
+}
+
+void require_flow(const std::string& name, const std::string& command) {
+  const auto names = flows::flow_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw UsageError(command, "unknown flow '" + name + "'; known flows: " + join(names));
+}
+
+const data::ToyDensity& density_option(const std::string& name, bool need_sampler,
+                                       const std::string& command) {
+  const auto names = data::toy_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw UsageError(command, "unknown density '" + name + "'; known densities: " + join(names));
+  const auto& density = data::toy(name);
+  if (need_sampler && !density.sample)
+    throw UsageError(command, "density '" + name +
+                                  "' has no sampler (it is an energy target); 'diffeo densities' " +
+                                  "lists those that have one");
+  return density;
+}
+
+void set_threads(int64_t threads, const std::string& command) {
+  require_positive(threads, "--threads", command);
+  torch::set_num_threads(static_cast<int>(threads));
+}
+
+void check_writable(const std::string& path, const std::string& option,
+                    const std::string& command) {
+  const std::string where = command + ": cannot write " + option + " '" + path + "'";
+  if (std::filesystem::is_directory(path)) throw Error(where + " (it is a directory)");
+  const std::string probe = path + ".probe." + std::to_string(::getpid());
+  std::ofstream out(probe);
+  if (!out) throw Error(where + " (" + std::strerror(errno) + ")");
+  out.close();
+  std::remove(probe.c_str());
+}
+
+flows::Flow load_model(const std::string& path, const std::string& command) {
+  auto flow = io::load(path);
+  if (flow->options().context_features() > 0)
+    throw Error(command + ": '" + path + "' is a conditional flow (" +
+                std::to_string(flow->options().context_features()) +
+                " context features); the command line handles unconditional flows only");
+  flow->eval();
+  return flow;
+}
+
+torch::Dtype model_dtype(const flows::Flow& flow) {
+  const auto parameters = flow->parameters();
+  return parameters.empty() ? c10::typeMetaToScalarType(torch::get_default_dtype())
+                            : parameters.front().scalar_type();
+}
+
+std::string dtype_name(torch::Dtype dtype) {
+  if (dtype == torch::kFloat32) return "float32";
+  if (dtype == torch::kFloat64) return "float64";
+  return c10::toString(dtype);
+}
+
+torch::Tensor in_chunks(int64_t n, const std::function<torch::Tensor(int64_t, int64_t)>& block) {
+  torch::Tensor result;
+  for (int64_t start = 0; start < n; start += kChunkRows) {
+    const int64_t rows = std::min(kChunkRows, n - start);
+    const auto part = block(start, rows);
+    if (!result.defined()) {
+      auto shape = part.sizes().vec();
+      shape[0] = n;
+      result = torch::empty(shape, part.options());
+    }
+    result.narrow(0, start, rows).copy_(part);
+  }
+  return result;
+}
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return text;
+}
+
+std::string seconds(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f s", value);
+  return text;
+}
+
+}  // namespace diffeo::cli

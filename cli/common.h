@@ -1,0 +1,77 @@
+#pragma once
+// What the modelling subcommands share: usage errors, option checks, output
+// files that are checked before long work, and chunked evaluation.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "diffeo/data/toy.h"
+#include "diffeo/flows/flow.h"
+
+namespace diffeo::cli {
+
+/// A command line that is wrong in itself (a bad option value, a missing or
+/// conflicting option), whatever the files say: main prints it and exits 2.
+/// Failures while running (files, numerics) are diffeo::Error and exit 1.
+class UsageError : public std::runtime_error {
+ public:
+  UsageError(const std::string& command, const std::string& message)
+      : std::runtime_error(command + ": " + message), command_(command) {}
+  const std::string& command() const { return command_; }
+
+ private:
+  std::string command_;
+};
+
+/// Rows per call when sampling or evaluating, so that a million rows never
+/// build one giant graph or temporary.
+inline constexpr int64_t kChunkRows = 100000;
+
+/// `value` of `option` must be positive.
+void require_positive(int64_t value, const std::string& option, const std::string& command);
+/// `value` of `option` must be positive and finite.
+void require_positive(double value, const std::string& option, const std::string& command);
+/// `path` given to `option` must end in one of `extensions` (case-insensitive).
+void require_extension(const std::string& path, const std::string& option,
+                       const std::vector<std::string>& extensions, const std::string& command);
+/// A comma list of positive widths such as "64,64".
+std::vector<int64_t> parse_widths(const std::string& text, const std::string& option,
+                                  const std::string& command);
+/// The registered flow `name`, or a UsageError listing the flows.
+void require_flow(const std::string& name, const std::string& command);
+/// The toy density `name`, or a UsageError listing the densities; with
+/// `need_sampler`, also a UsageError for one without a sampler.
+const data::ToyDensity& density_option(const std::string& name, bool need_sampler,
+                                       const std::string& command);
+
+/// Sets LibTorch's intra-op threads (it starts with one on these machines).
+void set_threads(int64_t threads, const std::string& command);
+
+/// Checks before any long work that `path` can be written (its directory
+/// exists and is writable, it is not a directory) by creating and removing a
+/// probe beside it; diffeo::Error otherwise.  Nothing is left behind.
+void check_writable(const std::string& path, const std::string& option, const std::string& command);
+
+/// io::load with a check that the flow is unconditional (the CLI has no
+/// context input yet).
+flows::Flow load_model(const std::string& path, const std::string& command);
+/// The flow's dtype: its first parameter's (float32 unless converted).
+torch::Dtype model_dtype(const flows::Flow& flow);
+/// "float32" / "float64" rather than LibTorch's "Float" / "Double".
+std::string dtype_name(torch::Dtype dtype);
+
+/// Calls `block(start, rows)` on consecutive blocks of at most kChunkRows
+/// rows covering [0, n) and stacks the results along dimension 0.
+torch::Tensor in_chunks(int64_t n, const std::function<torch::Tensor(int64_t, int64_t)>& block);
+
+/// A number for text output: up to 6 significant digits, "inf", "nan".
+std::string number(double value);
+/// A duration for text output: "1.23 s".
+std::string seconds(double value);
+
+}  // namespace diffeo::cli

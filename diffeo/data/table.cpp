@@ -1,0 +1,342 @@
+#include "diffeo/data/table.h"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include "diffeo/core/checks.h"
+#include "diffeo/core/error.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the NPY reader and writer assume a little-endian host"
+#endif
+
+namespace diffeo::data {
+namespace {
+
+std::string quoted(const std::string& path) { return "'" + path + "'"; }
+
+std::string read_file(const std::string& path, const std::string& where) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(where + ": cannot open " + quoted(path) + " (missing or unreadable)");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Error(where + ": cannot read " + quoted(path));
+  return buffer.str();
+}
+
+// Writes through `body` into a temporary file beside `path`, then renames it
+// into place: a failed write removes the temporary and leaves `path` alone.
+void write_atomically(const std::string& path, const std::string& where,
+                      const std::function<void(std::ostream&)>& body) {
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  std::ofstream out(temporary, std::ios::binary);
+  if (!out)
+    throw Error(where + ": cannot write " + quoted(path) + " (" + std::strerror(errno) + ")");
+  try {
+    body(out);
+    out.close();
+    if (out.fail()) throw Error(where + ": cannot write " + quoted(path) + " (write failed)");
+  } catch (...) {
+    std::remove(temporary.c_str());
+    throw;
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temporary.c_str());
+    throw Error(where + ": cannot move the file into place at " + quoted(path) + " (" + reason +
+                ")");
+  }
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// The whole trimmed cell must be a number (from_chars: locale-independent,
+// accepts nan/inf, which the caller refuses with a count).
+bool parse_number(std::string_view cell, double& value) {
+  if (!cell.empty() && cell.front() == '+') cell.remove_prefix(1);
+  if (cell.empty()) return false;
+  const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+  return error == std::errc() && end == cell.data() + cell.size();
+}
+
+void split(std::string_view row, std::vector<std::string_view>& cells) {
+  cells.clear();
+  for (;;) {
+    const size_t comma = row.find(',');
+    cells.push_back(trim(row.substr(0, comma)));
+    if (comma == std::string_view::npos) return;
+    row.remove_prefix(comma + 1);
+  }
+}
+
+std::string bad_cell_message(std::string_view cell) {
+  if (cell.empty()) return "the cell is empty";
+  std::string message = "'" + std::string(cell) + "' is not a number";
+  if (cell.find_first_of(";\t") != std::string_view::npos)
+    message += " (cells must be separated by commas)";
+  return message;
+}
+
+void check_table(const torch::Tensor& table, const std::string& where) {
+  check_floating(table, "table", where);
+  if (table.dim() != 2)
+    throw Error(where + ": argument 'table' must be 2-D [rows, columns], got shape " +
+                shape_string(table.sizes()));
+}
+
+template <typename T>
+void write_csv_rows(const torch::Tensor& table, std::ostream& out) {
+  const int64_t rows = table.size(0), columns = table.size(1);
+  const T* data = table.data_ptr<T>();
+  std::string buffer;
+  char number[64];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < columns; ++c) {
+      if (c > 0) buffer += ',';
+      // Shortest text that reads back as the same value of type T.
+      const auto result = std::to_chars(number, number + sizeof(number), data[r * columns + c]);
+      buffer.append(number, result.ptr);
+    }
+    buffer += '\n';
+    if (buffer.size() > (1 << 20)) {
+      out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      buffer.clear();
+    }
+  }
+  out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+}
+
+// ---------------------------------------------------------------- NPY header
+
+// The value of `key` in the NPY header, a Python dict literal such as
+// {'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }.
+std::string header_value(const std::string& header, const std::string& key,
+                         const std::string& where) {
+  const size_t at = header.find("'" + key + "'");
+  const size_t colon = at == std::string::npos ? at : header.find(':', at);
+  if (colon == std::string::npos) throw Error(where + " has no '" + key + "' in its header");
+  std::string_view rest = trim(std::string_view(header).substr(colon + 1));
+  size_t end;
+  if (!rest.empty() && rest.front() == '\'') {
+    end = rest.find('\'', 1) + 1;
+  } else if (!rest.empty() && rest.front() == '(') {
+    end = rest.find(')') + 1;
+  } else {
+    end = rest.find_first_of(",}");
+  }
+  if (end == 0 || end == std::string_view::npos)
+    throw Error(where + " has an unreadable '" + key + "' in its header");
+  return std::string(rest.substr(0, end));
+}
+
+std::vector<int64_t> parse_shape(const std::string& text, const std::string& where) {
+  std::vector<int64_t> shape;
+  std::vector<std::string_view> parts;
+  split(std::string_view(text).substr(1, text.size() - 2), parts);
+  for (auto part : parts) {
+    if (part.empty()) continue;  // the trailing comma of "(5,)"
+    int64_t extent;
+    const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), extent);
+    if (error != std::errc() || end != part.data() + part.size() || extent < 0)
+      throw Error(where + " has an unreadable shape " + text + " in its header");
+    shape.push_back(extent);
+  }
+  return shape;
+}
+
+uint32_t little_endian(const std::string& bytes, size_t offset, size_t width) {
+  uint32_t value = 0;
+  for (size_t i = 0; i < width; ++i)
+    value |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
+  return value;
+}
+
+// Refuses NaN and infinite values, naming their count and the first one's
+// (1-based) row and column.
+void check_all_finite(const torch::Tensor& table, const std::string& where) {
+  const auto bad = torch::isfinite(table).logical_not();
+  const int64_t count = bad.sum().item<int64_t>();
+  if (count == 0) return;
+  const int64_t first = bad.flatten().nonzero()[0][0].item<int64_t>();
+  throw Error(where + " has " + std::to_string(count) +
+              " NaN or infinite values; the first at row " +
+              std::to_string(first / table.size(1) + 1) + ", column " +
+              std::to_string(first % table.size(1) + 1));
+}
+
+}  // namespace
+
+bool has_extension(const std::string& path, const std::string& extension) {
+  if (path.size() < extension.size()) return false;
+  for (size_t i = 0; i < extension.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(path[path.size() - extension.size() + i])) !=
+        std::tolower(static_cast<unsigned char>(extension[i])))
+      return false;
+  return true;
+}
+
+torch::Tensor read_csv(const std::string& path) {
+  const std::string where = "read_csv: " + quoted(path);
+  const std::string text = read_file(path, "read_csv");
+  std::vector<double> values;
+  std::vector<std::string_view> cells;
+  int64_t columns = -1, first_line = 0, rows = 0, line = 0;
+  int64_t non_finite = 0;
+  std::string first_non_finite;
+  size_t position = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // UTF-8 byte-order mark
+  while (position < text.size()) {
+    size_t end = text.find('\n', position);
+    if (end == std::string::npos) end = text.size();
+    std::string_view row(text.data() + position, end - position);
+    position = end + 1;
+    ++line;
+    if (trim(row).empty()) continue;
+    split(row, cells);
+    if (columns < 0) {
+      columns = static_cast<int64_t>(cells.size());
+      first_line = line;
+      double ignored;
+      bool any_number = false;
+      for (auto cell : cells) any_number = any_number || parse_number(cell, ignored);
+      if (!any_number) continue;  // a header
+    }
+    if (static_cast<int64_t>(cells.size()) != columns)
+      throw Error(where + " line " + std::to_string(line) + " has " + std::to_string(cells.size()) +
+                  " cells, expected " + std::to_string(columns) + " (as on line " +
+                  std::to_string(first_line) + ")");
+    for (size_t c = 0; c < cells.size(); ++c) {
+      double value;
+      const std::string at = "line " + std::to_string(line) + ", column " + std::to_string(c + 1);
+      if (!parse_number(cells[c], value))
+        throw Error(where + " " + at + ": " + bad_cell_message(cells[c]));
+      if (!std::isfinite(value) && non_finite++ == 0)
+        first_non_finite = at + " ('" + std::string(cells[c]) + "')";
+      values.push_back(value);
+    }
+    ++rows;
+  }
+  if (columns < 0) throw Error(where + " is empty (no rows)");
+  if (rows == 0)
+    throw Error(where + " has a header (line " + std::to_string(first_line) + ") but no data rows");
+  if (non_finite > 0)
+    throw Error(where + " has " + std::to_string(non_finite) +
+                " NaN or infinite cells; the first at " + first_non_finite);
+  return torch::tensor(values, torch::kFloat64).reshape({rows, columns});
+}
+
+torch::Tensor read_npy(const std::string& path) {
+  const std::string where = "read_npy: " + quoted(path);
+  const std::string bytes = read_file(path, "read_npy");
+  if (bytes.size() < 8 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    throw Error(where + " is not an NPY file (it lacks the \\x93NUMPY magic)");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  const int minor = static_cast<unsigned char>(bytes[7]);
+  if (!((major == 1 || major == 2) && minor == 0))
+    throw Error(where + " has NPY format version " + std::to_string(major) + "." +
+                std::to_string(minor) + "; expected 1.0 or 2.0");
+  const size_t length_width = major == 1 ? 2 : 4, header_start = 8 + length_width;
+  if (bytes.size() < header_start) throw Error(where + " is truncated (inside its header)");
+  const size_t header_length = little_endian(bytes, 8, length_width);
+  if (bytes.size() < header_start + header_length)
+    throw Error(where + " is truncated (inside its header)");
+  const std::string header = bytes.substr(header_start, header_length);
+
+  const std::string descr = header_value(header, "descr", where);
+  torch::Dtype dtype;
+  if (descr == "'<f4'") {
+    dtype = torch::kFloat32;
+  } else if (descr == "'<f8'") {
+    dtype = torch::kFloat64;
+  } else {
+    const bool big_endian = descr.size() > 1 && descr[1] == '>';
+    throw Error(where + " has " + (big_endian ? "big-endian " : "") + "dtype " + descr +
+                "; expected little-endian float32 ('<f4') or float64 ('<f8')");
+  }
+  if (header_value(header, "fortran_order", where) != "False")
+    throw Error(where + " holds a Fortran-order array; save it in C order " +
+                "(numpy.ascontiguousarray)");
+  const std::string shape_text = header_value(header, "shape", where);
+  const auto shape = parse_shape(shape_text, where);
+  if (shape.size() != 2)
+    throw Error(where + " holds an array of shape " + shape_text +
+                "; expected a 2-D array (rows, columns)");
+  if (shape[0] == 0 || shape[1] == 0) throw Error(where + " holds an empty array " + shape_text);
+
+  auto table = torch::empty(shape, dtype);
+  const size_t data_start = header_start + header_length;
+  const size_t needed = static_cast<size_t>(table.numel()) * table.element_size();
+  if (bytes.size() - data_start < needed)
+    throw Error(where + " is truncated: a " + shape_text + " " +
+                (dtype == torch::kFloat32 ? "float32" : "float64") + " array needs " +
+                std::to_string(needed) + " bytes of data, found " +
+                std::to_string(bytes.size() - data_start));
+  std::memcpy(table.data_ptr(), bytes.data() + data_start, needed);
+  check_all_finite(table, where);
+  return table;
+}
+
+torch::Tensor read_table(const std::string& path) {
+  if (has_extension(path, ".csv")) return read_csv(path);
+  if (has_extension(path, ".npy")) return read_npy(path);
+  throw Error("read_table: " + quoted(path) + " is neither a .csv nor a .npy file");
+}
+
+void write_csv(const torch::Tensor& table, const std::string& path) {
+  check_table(table, "write_csv");
+  const auto values = table.detach().cpu().contiguous();
+  write_atomically(path, "write_csv", [&](std::ostream& out) {
+    if (values.scalar_type() == torch::kFloat32) {
+      write_csv_rows<float>(values, out);
+    } else {
+      write_csv_rows<double>(values.to(torch::kFloat64), out);
+    }
+  });
+}
+
+void write_npy(const torch::Tensor& table, const std::string& path) {
+  check_table(table, "write_npy");
+  if (table.scalar_type() != torch::kFloat32 && table.scalar_type() != torch::kFloat64)
+    throw Error("write_npy: argument 'table' must be float32 or float64, got " +
+                std::string(c10::toString(table.scalar_type())));
+  const auto values = table.detach().cpu().contiguous();
+  std::string header = std::string("{'descr': '") +
+                       (values.scalar_type() == torch::kFloat32 ? "<f4" : "<f8") +
+                       "', 'fortran_order': False, 'shape': (" + std::to_string(values.size(0)) +
+                       ", " + std::to_string(values.size(1)) + "), }";
+  // numpy pads the header with spaces so the data starts at a multiple of 64.
+  const size_t unpadded = 10 + header.size() + 1;
+  header += std::string((64 - unpadded % 64) % 64, ' ') + "\n";
+  write_atomically(path, "write_npy", [&](std::ostream& out) {
+    out.write("\x93NUMPY\x01\x00", 8);
+    const char length[2] = {static_cast<char>(header.size() & 0xff),
+                            static_cast<char>(header.size() >> 8)};
+    out.write(length, 2);
+    out << header;
+    out.write(static_cast<const char*>(values.data_ptr()),
+              static_cast<std::streamsize>(values.numel() * values.element_size()));
+  });
+}
+
+void write_table(const torch::Tensor& table, const std::string& path) {
+  if (has_extension(path, ".csv")) return write_csv(table, path);
+  if (has_extension(path, ".npy")) return write_npy(table, path);
+  throw Error("write_table: " + quoted(path) + " is neither a .csv nor a .npy file");
+}
+
+}  // namespace diffeo::data

@@ -5,6 +5,7 @@
 //   toy_zoo [--flows maf,realnvp,nsf,glow] [--densities banana,...]
 //           [--steps N] [--batch-size B] [--lr R] [--test-n N] [--seed S]
 //           [--threads T] [--json FILE] [--targets half_circle,u1,...]
+//           [--layers L] [--bins K] [--bound B]
 //
 // With --targets, each flow is instead fitted by reverse KL to each
 // unnormalised target, and the reported loss is KL(q || p) - log Z.
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   std::string flows = "maf,realnvp,nsf,glow";
   std::string densities = "banana,gaussian_blobs,energy1,energy2,energy3,energy4";
   df::train::FitOptions fit_options;
+  df::flows::FlowOptions flow_options(2);
   int64_t test_n = 100000, threads = 1;
   uint64_t seed = 0;
   std::string json_path, targets;
@@ -60,6 +62,9 @@ int main(int argc, char** argv) {
     else if (key == "--batch-size") fit_options.batch_size(std::stoll(value));
     else if (key == "--lr") fit_options.learning_rate(std::stod(value));
     else if (key == "--test-n") test_n = std::stoll(value);
+    else if (key == "--layers") flow_options.layers(std::stoll(value));
+    else if (key == "--bins") flow_options.bins(std::stoll(value));
+    else if (key == "--bound") flow_options.bound(std::stod(value));
     else if (key == "--seed") seed = std::stoull(value);
     else if (key == "--threads") threads = std::stoll(value);
     else if (key == "--json") json_path = value;
@@ -79,7 +84,7 @@ int main(int argc, char** argv) {
       const auto& target = df::data::toy(target_name);
       for (const auto& flow_name : split(flows)) {
         torch::manual_seed(seed);
-        auto flow = df::flows::build(flow_name, df::flows::FlowOptions(2));
+        auto flow = df::flows::build(flow_name, flow_options);
         auto report = df::train::fit_reverse_kl(flow, target.unnormalized_log_prob, fit_options);
         std::printf("| %s | %s | %.4f | %lld | %.0f |\n", target_name.c_str(), flow_name.c_str(),
                     report.best_validation, static_cast<long long>(report.steps),
@@ -117,7 +122,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& flow_name : split(flows)) {
       torch::manual_seed(seed);
-      auto flow = df::flows::build(flow_name, df::flows::FlowOptions(2), mean, scale);
+      auto flow = df::flows::build(flow_name, flow_options, mean, scale);
       auto report = df::train::fit(
           flow,
           [&](int64_t n, at::Generator& g) {

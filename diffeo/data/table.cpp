@@ -1,5 +1,7 @@
 #include "diffeo/data/table.h"
 
+#include "diffeo/core/atomic_file.h"
+
 #include <unistd.h>
 
 #include <cctype>
@@ -34,30 +36,6 @@ std::string read_file(const std::string& path, const std::string& where) {
   buffer << in.rdbuf();
   if (in.bad()) throw Error(where + ": cannot read " + quoted(path));
   return buffer.str();
-}
-
-// Writes through `body` into a temporary file beside `path`, then renames it
-// into place: a failed write removes the temporary and leaves `path` alone.
-void write_atomically(const std::string& path, const std::string& where,
-                      const std::function<void(std::ostream&)>& body) {
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  std::ofstream out(temporary, std::ios::binary);
-  if (!out)
-    throw Error(where + ": cannot write " + quoted(path) + " (" + std::strerror(errno) + ")");
-  try {
-    body(out);
-    out.close();
-    if (out.fail()) throw Error(where + ": cannot write " + quoted(path) + " (write failed)");
-  } catch (...) {
-    std::remove(temporary.c_str());
-    throw;
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    throw Error(where + ": cannot move the file into place at " + quoted(path) + " (" + reason +
-                ")");
-  }
 }
 
 std::string_view trim(std::string_view s) {

@@ -1,12 +1,9 @@
 #include "diffeo/io/save_load.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <cstdio>
 #include <fstream>
 
+#include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 
@@ -33,30 +30,14 @@ void save(const flows::Flow& flow, const std::string& path) {
   for (const auto& [name, tensor] : state(flow))
     archive.write("state." + name, tensor.detach().cpu());
 
-  // Unique per process and call, so concurrent saves never share a temporary.
-  static std::atomic<uint64_t> counter{0};
-  const std::string temporary =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  const std::string temporary = temporary_path(path);
   try {
     archive.save_to(temporary);
-    // On disk before the rename, so a crash cannot leave an empty model in place.
-    const int fd = ::open(temporary.c_str(), O_RDONLY);
-    if (fd < 0 || ::fsync(fd) != 0) {
-      if (fd >= 0) ::close(fd);
-      throw Error("io::save: cannot flush '" + temporary + "' to disk");
-    }
-    ::close(fd);
   } catch (const c10::Error& e) {
     std::remove(temporary.c_str());
     throw Error("io::save: cannot write '" + path + "': " + e.what_without_backtrace());
-  } catch (const Error&) {
-    std::remove(temporary.c_str());
-    throw;
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw Error("io::save: cannot move the model into place at '" + path + "'");
-  }
+  commit_file(temporary, path, "io::save");
 }
 
 static std::string read_string(torch::serialize::InputArchive& archive, const std::string& key,

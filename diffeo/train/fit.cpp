@@ -5,10 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <limits>
 
+#include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 
@@ -246,29 +246,21 @@ json FitReport::to_json() const {
 
 void FitReport::write(const std::string& path) const {
   const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary);
-    if (!out) throw Error("FitReport::write: cannot write '" + path + "'");
-    if (csv) {
-      out << std::setprecision(17) << "step,train_loss,validation_loss\n";
-      size_t v = 0;
-      for (size_t i = 0; i < train_loss.size(); ++i) {
-        const auto step = static_cast<int64_t>(i + 1);
-        out << step << ',' << train_loss[i] << ',';
-        if (v < validation_loss.size() && validation_loss[v].first == step)
-          out << validation_loss[v++].second;
-        out << '\n';
-      }
-    } else {
+  write_atomically(path, "FitReport::write", [&](std::ostream& out) {
+    if (!csv) {
       out << to_json().dump(1) << '\n';
+      return;
     }
-    if (!out.flush()) throw Error("FitReport::write: cannot write '" + path + "'");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw Error("FitReport::write: cannot move the history into place at '" + path + "'");
-  }
+    out << std::setprecision(17) << "step,train_loss,validation_loss\n";
+    size_t v = 0;
+    for (size_t i = 0; i < train_loss.size(); ++i) {
+      const auto step = static_cast<int64_t>(i + 1);
+      out << step << ',' << train_loss[i] << ',';
+      if (v < validation_loss.size() && validation_loss[v].first == step)
+        out << validation_loss[v++].second;
+      out << '\n';
+    }
+  });
 }
 
 }  // namespace diffeo::train

@@ -246,7 +246,7 @@ TEST_F(TableTest, WritersRefuseBadTablesAndLeaveNoPartialFile) {
       [&] {
         write_csv(torch::zeros({2, 2}), path("dir.csv"));
       },
-      {"cannot move the file into place", "dir.csv"});
+      {"cannot write", "Is a directory", "dir.csv"});
   EXPECT_EQ(read("keep.csv"), "1\n");
   EXPECT_EQ(files().size(), 2u);
 }

@@ -13,37 +13,46 @@
 
 namespace diffeo {
 
-std::string temporary_path(const std::string& path) {
+AtomicFile::AtomicFile(std::string path, std::string where)
+    : path_(std::move(path)), where_(std::move(where)) {
+  if (path_.empty()) throw Error(where_ + ": argument 'path' is empty; pass a file name");
   static std::atomic<uint64_t> counter{0};
-  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  temporary_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 
-void commit_file(const std::string& temporary, const std::string& path, const std::string& where) {
+AtomicFile::~AtomicFile() {
+  if (!committed_) std::remove(temporary_.c_str());
+}
+
+void AtomicFile::fail(const std::string& what) const {
+  const int error = errno;
+  throw Error(where_ + ": cannot write '" + path_ + "': " + what +
+              (error ? std::string(" (") + std::strerror(error) + ")" : std::string()));
+}
+
+void AtomicFile::commit() {
   // On disk before the rename, so a crash cannot leave an empty file in place.
-  const int fd = ::open(temporary.c_str(), O_RDONLY);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!synced || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    throw Error(where + ": cannot write '" + path + "' (" + reason + ")");
-  }
+  errno = 0;
+  const int fd = ::open(temporary_.c_str(), O_RDONLY);
+  if (fd < 0) fail("the temporary file is gone");
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) fail("cannot flush the file to disk");
+  if (std::rename(temporary_.c_str(), path_.c_str()) != 0) fail("cannot move the file into place");
+  committed_ = true;
 }
 
 void write_atomically(const std::string& path, const std::string& where,
                       const std::function<void(std::ostream&)>& body) {
-  const std::string temporary = temporary_path(path);
-  std::ofstream out(temporary, std::ios::binary);
-  if (!out) throw Error(where + ": cannot write '" + path + "' (" + std::strerror(errno) + ")");
-  try {
+  AtomicFile file(path, where);
+  {
+    std::ofstream out(file.temporary(), std::ios::binary);
+    if (!out) file.fail("cannot create a temporary file beside it");
     body(out);
     out.close();
-    if (out.fail()) throw Error(where + ": cannot write '" + path + "' (write failed)");
-  } catch (...) {
-    std::remove(temporary.c_str());
-    throw;
+    if (out.fail()) file.fail("write failed");
   }
-  commit_file(temporary, path, where);
+  file.commit();
 }
 
 }  // namespace diffeo

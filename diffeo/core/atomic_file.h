@@ -7,18 +7,35 @@
 
 namespace diffeo {
 
-/// A temporary name beside `path`, unique per process and call, so
-/// concurrent writes never share one.
-std::string temporary_path(const std::string& path);
+/// A temporary path beside `path` (same directory, so the final rename is
+/// atomic) for a writer to fill; commit() flushes it to disk and renames it to
+/// `path`, and the destructor removes it unless it was committed.  An
+/// interrupted or failed write therefore never leaves a truncated file at
+/// `path`, and an existing file there survives until the new one is complete.
+/// The temporary name is unique per process and call, so threads may write at once.
+class AtomicFile {
+ public:
+  /// `where` prefixes error messages, e.g. "io::save".
+  AtomicFile(std::string path, std::string where);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
 
-/// Flushes `temporary` to disk and renames it to `path`.  On failure the
-/// temporary is removed, `path` is left as it was, and a diffeo::Error
-/// starting with `where` says why.
-void commit_file(const std::string& temporary, const std::string& path, const std::string& where);
+  const std::string& temporary() const { return temporary_; }
 
-/// Writes through `body` into a temporary beside `path`, then commit_file.
-/// If `body` throws or the stream fails, the temporary is removed and `path`
-/// is untouched.
+  /// Throws diffeo::Error naming `path`, `what` and the system's reason (errno).
+  [[noreturn]] void fail(const std::string& what) const;
+
+  /// fsyncs the temporary file and renames it to `path`; diffeo::Error on failure.
+  void commit();
+
+ private:
+  std::string path_, where_, temporary_;
+  bool committed_ = false;
+};
+
+/// Writes through `body` into an AtomicFile for `path` and commits it.  If
+/// `body` throws or the stream fails, `path` is untouched.
 void write_atomically(const std::string& path, const std::string& where,
                       const std::function<void(std::ostream&)>& body);
 

@@ -30,14 +30,13 @@ void save(const flows::Flow& flow, const std::string& path) {
   for (const auto& [name, tensor] : state(flow))
     archive.write("state." + name, tensor.detach().cpu());
 
-  const std::string temporary = temporary_path(path);
+  AtomicFile file(path, "io::save");
   try {
-    archive.save_to(temporary);
+    archive.save_to(file.temporary());
   } catch (const c10::Error& e) {
-    std::remove(temporary.c_str());
-    throw Error("io::save: cannot write '" + path + "': " + e.what_without_backtrace());
+    file.fail(e.what_without_backtrace());
   }
-  commit_file(temporary, path, "io::save");
+  file.commit();
 }
 
 static std::string read_string(torch::serialize::InputArchive& archive, const std::string& key,

@@ -29,7 +29,7 @@ struct FlowOptions {
   TORCH_ARG(std::string, transform) = "affine";
   /// Spline bins K and bound B (the spline acts on [-B, B], identity outside).
   TORCH_ARG(int64_t, bins) = 8;
-  TORCH_ARG(double, bound) = 4.0;
+  TORCH_ARG(double, bound) = 6.0;
   /// Soft clamp c of affine log-scales.
   TORCH_ARG(double, log_scale_bound) = 3.0;
   /// NSF variant: "coupling" or "autoregressive".

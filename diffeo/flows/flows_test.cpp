@@ -120,7 +120,7 @@ TEST(FlowTraining, EveryFlowBeatsAGaussianOnBanana) {
   const double gaussian = gaussian_fit_nll(test.to(torch::kFloat64));
   for (std::string name : {"maf", "realnvp", "nsf", "glow"}) {
     torch::manual_seed(0);
-    auto flow = build(name, FlowOptions(2).hidden({32, 32}));
+    auto flow = build(name, FlowOptions(2).layers(4).hidden({32, 32}));
     auto report = train::fit(
         flow,
         [&](int64_t n, at::Generator& g) {

@@ -14,7 +14,7 @@ Bijector glow_bijector(const FlowOptions& options) {
   check_options(options, "Glow");
   const int64_t D = options.dim();
   if (D < 2) throw Error("Glow: argument 'dim' must be >= 2 for coupling layers, got 1");
-  const int64_t steps = options.layers() > 0 ? options.layers() : 4;
+  const int64_t steps = options.layers() > 0 ? options.layers() : 8;
   auto transform = make_transform(FlowOptions(options).transform("affine"));
   const int64_t split = D / 2, P = transform->parameters_per_feature();
   // Chain lists the data side first, so in the density direction (inverse)

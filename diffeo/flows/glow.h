@@ -4,7 +4,7 @@
 
 namespace diffeo::flows {
 
-/// Glow for vectors (Kingma & Dhariwal 2018): `layers` (default 4) steps of
+/// Glow for vectors (Kingma & Dhariwal 2018): `layers` (default 8) steps of
 /// ActNorm -> LULinear (a learned invertible linear map, Glow's 1x1
 /// convolution; each step seeded from `seed`) -> affine coupling of one half
 /// on the other (MLP conditioner: `hidden`, `activation`, `context_features`;

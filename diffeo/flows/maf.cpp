@@ -9,7 +9,7 @@ namespace diffeo::flows {
 
 Bijector maf_bijector(const FlowOptions& options) {
   check_options(options, "MAF");
-  const int64_t layers = options.layers() > 0 ? options.layers() : 5;
+  const int64_t layers = options.layers() > 0 ? options.layers() : 10;
   auto transform = make_transform(options);
   std::vector<Bijector> members;
   for (int64_t i = 0; i < layers; ++i) {

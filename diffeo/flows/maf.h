@@ -4,7 +4,7 @@
 
 namespace diffeo::flows {
 
-/// Masked autoregressive flow (Papamakarios et al. 2017): `layers` (default 5)
+/// Masked autoregressive flow (Papamakarios et al. 2017): `layers` (default 10)
 /// MaskedAutoregressive layers with MADE conditioners (`hidden`, `activation`,
 /// `context_features`), each an affine (soft-clamped, `log_scale_bound`) or a
 /// rational-quadratic spline (`bins`, `bound`) transform per `transform`, the

@@ -15,7 +15,7 @@ namespace diffeo::train {
 
 /// Options of fit and fit_reverse_kl, TORCH_ARG style.
 struct FitOptions {
-  TORCH_ARG(int64_t, steps) = 2000;
+  TORCH_ARG(int64_t, steps) = 5000;
   TORCH_ARG(int64_t, batch_size) = 256;
   /// Adam's learning rate at the start.
   TORCH_ARG(double, learning_rate) = 1e-3;

@@ -4,16 +4,17 @@
 
 #include <torch/torch.h>
 
+#include "diffeo/data/toy.h"
+
 #include <functional>
 #include <string>
 
 namespace diffeo::plot {
 
 /// The rectangle [x_min, x_max] x [y_min, y_max] of the plane that a grid or
-/// a panel covers.  Bounds must be finite with x_min < x_max and y_min < y_max.
-struct Extent {
-  double x_min, x_max, y_min, y_max;
-};
+/// a panel covers: the toy densities' PlotRange, so their ranges plot as they
+/// are.  Bounds must be finite with x_min < x_max and y_min < y_max.
+using Extent = data::PlotRange;
 
 /// Values on a regular grid of cells that tiles `extent`: `values` has shape
 /// [ny, nx], and values[i][j] belongs to the cell in row i (counted from

@@ -130,6 +130,7 @@ FitReport optimise(Distribution model,
     }
     bad_in_a_row = 0;
     adam.step();
+    if (options.on_step()) options.on_step()(step, value);
 
     const bool validate = options.validate_every() > 0 &&
                           (step % options.validate_every() == 0 || step == options.steps());

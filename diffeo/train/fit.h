@@ -35,6 +35,10 @@ struct FitOptions {
   TORCH_ARG(int64_t, log_every) = 250;
   /// Stop with an error after this many consecutive non-finite steps.
   TORCH_ARG(int64_t, max_bad_steps) = 20;
+  /// Called after every applied step with the step number and the batch loss
+  /// (e.g. to draw the frames of a training animation); the model is in
+  /// training mode, so switch off autograd when evaluating it there.
+  TORCH_ARG(std::function<void(int64_t step, double loss)>, on_step) = nullptr;
 };
 
 /// What a fit did: the loss per step, validation losses, why it stopped.

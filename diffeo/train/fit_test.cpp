@@ -61,6 +61,17 @@ TEST(Fit, EarlyStoppingRestoresTheBestWeights) {
   EXPECT_NEAR(-model->log_prob(validation).mean().item<double>(), report.best_validation, 1e-5);
 }
 
+TEST(Fit, OnStepSeesEveryAppliedStep) {
+  auto model = affine_model();
+  std::vector<int64_t> steps;
+  fit(model, torch::randn({100, 2}),
+      FitOptions().steps(7).validate_every(0).on_step([&](int64_t step, double loss) {
+        EXPECT_TRUE(std::isfinite(loss));
+        steps.push_back(step);
+      }));
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
+}
+
 TEST(Fit, HistoryIsWrittenAsJsonOrCsv) {
   auto model = affine_model();
   auto report = fit(model, torch::randn({100, 2}), FitOptions().steps(20).validate_every(10), {},

@@ -16,5 +16,7 @@ void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 /// `diffeo eval`: NLL of a saved flow on data or a toy density, and the KL.
 void add_eval_command(CLI::App& app);
+/// `diffeo plot`: samples, density or 3-D surface of a flow and/or a toy density.
+void add_plot_command(CLI::App& app);
 
 }  // namespace diffeo::cli

@@ -126,21 +126,6 @@ std::string dtype_name(torch::Dtype dtype) {
   return c10::toString(dtype);
 }
 
-torch::Tensor in_chunks(int64_t n, const std::function<torch::Tensor(int64_t, int64_t)>& block) {
-  torch::Tensor result;
-  for (int64_t start = 0; start < n; start += kChunkRows) {
-    const int64_t rows = std::min(kChunkRows, n - start);
-    const auto part = block(start, rows);
-    if (!result.defined()) {
-      auto shape = part.sizes().vec();
-      shape[0] = n;
-      result = torch::empty(shape, part.options());
-    }
-    result.narrow(0, start, rows).copy_(part);
-  }
-  return result;
-}
-
 std::string number(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.6g", value);

@@ -1,11 +1,10 @@
 #pragma once
 // What the modelling subcommands share: usage errors, option checks, output
-// files that are checked before long work, and chunked evaluation.
+// files that are checked before long work, model loading and text output.
 
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,10 +26,6 @@ class UsageError : public std::runtime_error {
  private:
   std::string command_;
 };
-
-/// Rows per call when sampling or evaluating, so that a million rows never
-/// build one giant graph or temporary.
-inline constexpr int64_t kChunkRows = 100000;
 
 /// `value` of `option` must be positive.
 void require_positive(int64_t value, const std::string& option, const std::string& command);
@@ -64,10 +59,6 @@ flows::Flow load_model(const std::string& path, const std::string& command);
 torch::Dtype model_dtype(const flows::Flow& flow);
 /// "float32" / "float64" rather than LibTorch's "Float" / "Double".
 std::string dtype_name(torch::Dtype dtype);
-
-/// Calls `block(start, rows)` on consecutive blocks of at most kChunkRows
-/// rows covering [0, n) and stacks the results along dimension 0.
-torch::Tensor in_chunks(int64_t n, const std::function<torch::Tensor(int64_t, int64_t)>& block);
 
 /// A number for text output: up to 6 significant digits, "inf", "nan".
 std::string number(double value);

@@ -6,14 +6,18 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "commands.h"
 #include "common.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/spec.h"
 #include "diffeo/data/table.h"
+#include "diffeo/train/evaluate.h"
 
 namespace diffeo::cli {
 
@@ -27,18 +31,6 @@ struct EvalArgs {
   uint64_t seed = 0;
   bool json = false;
 };
-
-// A sample mean with its standard error (NaN for a single value).
-struct Estimate {
-  std::string name;
-  double mean, standard_error;
-};
-
-Estimate estimate(const std::string& name, const torch::Tensor& values) {
-  const auto v = values.to(torch::kFloat64);
-  return {name, v.mean().item<double>(),
-          v.numel() > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(v.numel())) : NAN};
-}
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(); }
 
@@ -68,36 +60,25 @@ void run(const EvalArgs& a) {
                 std::to_string(x.size(1)) + " columns but the model '" + a.model + "' has " +
                 std::to_string(dim) + " dimensions");
 
-  std::vector<Estimate> estimates;
-  int64_t non_finite = 0;
-  {
-    c10::InferenceMode inference;
-    const auto dtype = model_dtype(flow);
-    const auto model_log_prob = in_chunks(x.size(0), [&](int64_t start, int64_t rows) {
-      return flow->log_prob(x.narrow(0, start, rows).to(dtype)).to(torch::kFloat64);
-    });
-    non_finite = torch::isfinite(model_log_prob).logical_not().sum().item<int64_t>();
-    estimates.push_back(estimate("nll", -model_log_prob));
-    if (density && density->log_prob) {
-      // The same draws under the true density: an entropy estimate, and the
-      // KL from per-sample differences (its error is far below the NLL's).
-      const auto true_log_prob = in_chunks(x.size(0), [&](int64_t start, int64_t rows) {
-        return density->log_prob(x.narrow(0, start, rows).to(torch::kFloat64));
-      });
-      estimates.push_back(estimate("entropy", -true_log_prob));
-      estimates.push_back(estimate("kl", true_log_prob - model_log_prob));
-    }
+  // With a closed-form density, the same draws also give an entropy estimate
+  // and the KL from per-sample differences (its error is far below the NLL's).
+  const auto scores = train::compare_with_truth(
+      flow, x, density ? density->log_prob : std::function<torch::Tensor(const torch::Tensor&)>());
+  std::vector<std::pair<std::string, train::Estimate>> estimates{{"nll", scores.nll}};
+  if (scores.has_truth) {
+    estimates.emplace_back("entropy", scores.entropy);
+    estimates.emplace_back("kl", scores.kl);
   }
 
   if (a.json) {
     json out{{"model", a.model},
              {"source", density ? a.density : a.data},
              {"rows", x.size(0)},
-             {"non_finite", non_finite}};
+             {"non_finite", scores.non_finite}};
     if (density) out["seed"] = a.seed;
-    for (const auto& e : estimates) {
-      out[e.name] = finite_or_null(e.mean);
-      out[e.name + "_se"] = finite_or_null(e.standard_error);
+    for (const auto& [name, e] : estimates) {
+      out[name] = finite_or_null(e.mean);
+      out[name + "_se"] = finite_or_null(e.standard_error);
     }
     std::cout << out.dump() << "\n";
     return;
@@ -107,10 +88,11 @@ void run(const EvalArgs& a) {
   };
   line("model", a.model);
   line("data", source);
-  for (const auto& e : estimates)
-    line(e.name, number(e.mean) + " +- " + number(e.standard_error) + " nats");
-  if (non_finite > 0)
-    line("warning", std::to_string(non_finite) + " rows have a non-finite model log density");
+  for (const auto& [name, e] : estimates)
+    line(name, number(e.mean) + " +- " + number(e.standard_error) + " nats");
+  if (scores.non_finite > 0)
+    line("warning",
+         std::to_string(scores.non_finite) + " rows have a non-finite model log density");
 }
 
 }  // namespace

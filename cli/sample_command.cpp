@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "diffeo/core/tensor_ops.h"
 #include "diffeo/data/table.h"
 
 namespace diffeo::cli {
@@ -34,8 +35,8 @@ void run(const SampleArgs& a) {
   {
     c10::InferenceMode inference;
     auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
-    samples =
-        in_chunks(a.n, [&](int64_t, int64_t rows) { return flow->sample(rows, {}, generator); });
+    samples = in_chunks(a.n, kChunkRows,
+                        [&](int64_t, int64_t rows) { return flow->sample(rows, {}, generator); });
   }
   data::write_table(samples, a.out);
   const double elapsed =

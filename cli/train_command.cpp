@@ -12,8 +12,10 @@
 #include "diffeo/core/error.h"
 #include "diffeo/data/table.h"
 #include "diffeo/flows/flow.h"
+#include "diffeo/flows/standardization.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
+#include "diffeo/train/toy_fit.h"
 
 namespace diffeo::cli {
 
@@ -28,22 +30,6 @@ struct TrainArgs {
   uint64_t seed = 0;
   bool quiet = false;
 };
-
-// Per-column mean and (unbiased) standard deviation of `rows` [n, d], in
-// float64; a constant column has no scale to standardise by.
-std::pair<std::vector<double>, std::vector<double>> column_moments(const torch::Tensor& rows,
-                                                                   const std::string& source) {
-  const auto x = rows.to(torch::kFloat64);
-  const auto mean = x.mean(0), scale = x.std(0);
-  std::vector<double> m(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
-  std::vector<double> s(scale.data_ptr<double>(), scale.data_ptr<double>() + scale.numel());
-  for (size_t c = 0; c < s.size(); ++c)
-    if (!(s[c] > 0))
-      throw Error(std::string(kCommand) + ": column " + std::to_string(c + 1) + " of " + source +
-                  " is constant (" + number(m[c]) +
-                  " in every training row); a density needs spread in every column");
-  return {m, s};
-}
 
 // Everything about the command line that can be checked without files.
 flows::FlowOptions check_arguments(const TrainArgs& a) {
@@ -79,7 +65,6 @@ void run(const TrainArgs& a) {
   check_writable(a.out, "--out", kCommand);
   if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
 
-  const auto dtype = c10::typeMetaToScalarType(torch::get_default_dtype());
   auto fit_options = train::FitOptions()
                          .steps(a.steps)
                          .batch_size(a.batch_size)
@@ -90,20 +75,10 @@ void run(const TrainArgs& a) {
   train::FitReport report;
   std::string source;
   if (!a.density.empty()) {
-    // fit() draws validation with seed + 1; a pilot draw with seed + 2 sets the
-    // standardisation, so wide densities (banana spans ~30 units) start well scaled.
-    const auto& density = data::toy(a.density);
-    const auto [mean, scale] = column_moments(data::sample(a.density, 10000, a.seed + 2),
-                                              "the pilot sample of '" + a.density + "'");
-    torch::manual_seed(a.seed);
-    flow = flows::build(a.flow, options.dim(2), mean, scale);
+    auto fitted = train::fit_toy(a.flow, data::toy(a.density), options, fit_options);
+    flow = fitted.flow;
+    report = std::move(fitted.report);
     source = "density " + a.density;
-    report = train::fit(
-        flow,
-        [&](int64_t n, at::Generator& generator) {
-          return std::make_pair(density.sample(n, generator).to(dtype), torch::Tensor());
-        },
-        fit_options);
   } else {
     const auto table = data::read_table(a.data);
     const int64_t n = table.size(0);
@@ -116,11 +91,12 @@ void run(const TrainArgs& a) {
     if (training.size(0) < 2)
       throw Error(std::string(kCommand) + ": '" + a.data + "' has " + std::to_string(n) +
                   " rows; training needs at least 2");
-    const auto [mean, scale] = column_moments(training, "'" + a.data + "'");
-    torch::manual_seed(a.seed);
-    flow = flows::build(a.flow, options.dim(table.size(1)), mean, scale);
+    flow =
+        flows::build(a.flow, options.dim(table.size(1)),
+                     flows::standardization_of(training, "the training rows of '" + a.data + "'"));
     source = "'" + a.data + "' (" + std::to_string(training.size(0)) + " training, " +
              std::to_string(held_out) + " validation rows)";
+    const auto dtype = c10::typeMetaToScalarType(torch::get_default_dtype());
     report = train::fit(flow, training.to(dtype), fit_options, {},
                         held_out > 0 ? validation.to(dtype) : torch::Tensor());
   }

@@ -41,10 +41,13 @@
 #include "diffeo/flows/glow.h"
 #include "diffeo/flows/nsf.h"
 #include "diffeo/flows/realnvp.h"
+#include "diffeo/flows/standardization.h"
 
 #include "diffeo/io/save_load.h"
 
 #include "diffeo/nn/made.h"
 #include "diffeo/nn/mlp.h"
 
+#include "diffeo/train/evaluate.h"
 #include "diffeo/train/fit.h"
+#include "diffeo/train/toy_fit.h"

@@ -17,8 +17,6 @@
 
 #include <diffeo/diffeo.h>
 
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -33,15 +31,6 @@ std::vector<std::string> split(const std::string& list) {
   for (std::string item; std::getline(in, item, ',');)
     if (!item.empty()) items.push_back(item);
   return items;
-}
-
-struct MeanAndError {
-  double mean, error;
-};
-
-MeanAndError mean_and_error(const torch::Tensor& values) {
-  const auto n = static_cast<double>(values.numel());
-  return {values.mean().item<double>(), values.std().item<double>() / std::sqrt(n)};
 }
 
 }  // namespace
@@ -105,51 +94,25 @@ int main(int argc, char** argv) {
   for (const auto& density_name : split(densities)) {
     const auto& density = df::data::toy(density_name);
     auto test = density.sample(test_n, at::make_generator<at::CPUGeneratorImpl>(seed + 1000));
-    torch::Tensor true_nll;
-    {
-      torch::NoGradGuard no_grad;
-      true_nll = -density.log_prob(test.to(torch::kFloat64));
-    }
-    // Like `diffeo train`, the flow models standardised data: mean and scale
-    // from a pilot sample, remembered by the flow (samples come back in data
-    // units and log_prob includes the Jacobian).
-    auto pilot = density.sample(10000, at::make_generator<at::CPUGeneratorImpl>(seed + 2000))
-                     .to(torch::kFloat64);
-    std::vector<double> mean, scale;
-    for (int64_t j = 0; j < 2; ++j) {
-      mean.push_back(pilot.select(1, j).mean().item<double>());
-      scale.push_back(pilot.select(1, j).std().item<double>());
-    }
     for (const auto& flow_name : split(flows)) {
-      torch::manual_seed(seed);
-      auto flow = df::flows::build(flow_name, flow_options, mean, scale);
-      auto report = df::train::fit(
-          flow,
-          [&](int64_t n, at::Generator& g) {
-            return std::make_pair(density.sample(n, g), torch::Tensor());
-          },
-          fit_options);
-      torch::Tensor model_nll;
-      {
-        c10::InferenceMode guard;
-        model_nll = -flow->log_prob(test).to(torch::kFloat64);
-      }
-      const auto nll = mean_and_error(model_nll);
-      const auto entropy = mean_and_error(true_nll);
-      const auto gap = mean_and_error(model_nll - true_nll);
+      // Like `diffeo train --density`: the flow models standardised data and
+      // remembers the standardisation (samples come back in data units).
+      auto [flow, report] = df::train::fit_toy(flow_name, density, flow_options, fit_options);
+      const auto scores = df::train::compare_with_truth(flow, test, density.log_prob);
+      const auto &nll = scores.nll, &entropy = scores.entropy, &gap = scores.kl;
       std::printf("| %s | %s | %.4f ± %.4f | %.4f ± %.4f | %.4f ± %.4f | %lld | %.0f |\n",
-                  density_name.c_str(), flow_name.c_str(), nll.mean, nll.error, entropy.mean,
-                  entropy.error, gap.mean, gap.error, static_cast<long long>(report.steps),
-                  report.seconds);
+                  density_name.c_str(), flow_name.c_str(), nll.mean, nll.standard_error,
+                  entropy.mean, entropy.standard_error, gap.mean, gap.standard_error,
+                  static_cast<long long>(report.steps), report.seconds);
       std::fflush(stdout);
       results.push_back({{"density", density_name},
                          {"flow", flow_name},
                          {"test_nll", nll.mean},
-                         {"test_nll_se", nll.error},
+                         {"test_nll_se", nll.standard_error},
                          {"entropy", entropy.mean},
-                         {"entropy_se", entropy.error},
+                         {"entropy_se", entropy.standard_error},
                          {"gap", gap.mean},
-                         {"gap_se", gap.error},
+                         {"gap_se", gap.standard_error},
                          {"steps", report.steps},
                          {"seconds", report.seconds}});
     }

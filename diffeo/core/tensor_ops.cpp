@@ -1,5 +1,6 @@
 #include "diffeo/core/tensor_ops.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "diffeo/core/checks.h"
@@ -39,6 +40,24 @@ torch::Tensor register_value(torch::nn::Module& module, const std::string& name,
   // A copy: registering must not alias the caller's tensor or turn on its requires_grad.
   auto own = value.detach().clone();
   return learnable ? module.register_parameter(name, own) : module.register_buffer(name, own);
+}
+
+torch::Tensor in_chunks(int64_t n, int64_t chunk,
+                        const std::function<torch::Tensor(int64_t start, int64_t rows)>& block) {
+  check_positive(n, "n", "in_chunks");
+  check_positive(chunk, "chunk", "in_chunks");
+  torch::Tensor result;
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t rows = std::min(chunk, n - start);
+    const auto part = block(start, rows);
+    if (!result.defined()) {
+      auto shape = part.sizes().vec();
+      shape[0] = n;
+      result = torch::empty(shape, part.options());
+    }
+    result.narrow(0, start, rows).copy_(part);
+  }
+  return result;
 }
 
 }  // namespace diffeo

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace diffeo {
@@ -27,5 +29,17 @@ torch::Tensor as_index(const torch::Tensor& indices, const torch::Tensor& like);
 /// The module holds a copy: the caller's tensor is neither aliased nor changed.
 torch::Tensor register_value(torch::nn::Module& module, const std::string& name,
                              torch::Tensor value, bool learnable);
+
+/// Rows per block when sampling or evaluating in chunks: enough to keep the
+/// per-call overhead small, few enough that a million rows never build one
+/// giant graph or temporary.
+inline constexpr int64_t kChunkRows = 100000;
+
+/// Calls `block(start, rows)` on consecutive blocks of at most `chunk` rows
+/// covering [0, n) and stacks the results along dimension 0 into one tensor
+/// with the first block's dtype and device.  Throws diffeo::Error unless n and
+/// chunk are positive.
+torch::Tensor in_chunks(int64_t n, int64_t chunk,
+                        const std::function<torch::Tensor(int64_t start, int64_t rows)>& block);
 
 }  // namespace diffeo

@@ -1,0 +1,66 @@
+// flows::standardization_of and the build overload that uses it.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "diffeo/diffeo.h"
+#include "diffeo/testing/expect_error.h"
+
+namespace diffeo::flows {
+namespace {
+
+using testing::expect_error;
+
+TEST(StandardizationOf, PerColumnMeanAndUnbiasedStandardDeviation) {
+  const auto rows = torch::tensor({{1.0f, 10.0f}, {3.0f, 10.5f}, {5.0f, 11.0f}});
+  const auto s = standardization_of(rows, "rows");
+  ASSERT_EQ(s.mean.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.mean[0], 3.0);
+  EXPECT_DOUBLE_EQ(s.mean[1], 10.5);
+  EXPECT_DOUBLE_EQ(s.scale[0], 2.0);  // sqrt((4 + 0 + 4) / 2)
+  EXPECT_DOUBLE_EQ(s.scale[1], 0.5);
+  // Integer data is read in float64 too.
+  const auto i = standardization_of(torch::tensor({{1, 7}, {2, 9}}, torch::kLong), "ints");
+  EXPECT_DOUBLE_EQ(i.mean[1], 8.0);
+  EXPECT_DOUBLE_EQ(i.scale[0], std::sqrt(0.5));
+}
+
+TEST(StandardizationOf, RefusesConstantNonFiniteAndTooFewRows) {
+  const auto constant = torch::tensor({{1.0, 4.0}, {2.0, 4.0}, {3.0, 4.0}});
+  expect_error(
+      [&] { standardization_of(constant, "the pilot sample of 'x'"); },
+      {"standardization_of", "column 2 of the pilot sample of 'x'", "constant", "4 in every row"});
+  auto with_nan = torch::tensor({{1.0, 4.0}, {2.0, 5.0}});
+  with_nan[1][0] = NAN;
+  expect_error([&] { standardization_of(with_nan, "'d.csv'"); },
+               {"column 1 of 'd.csv'", "not finite", "nan"});
+  auto with_inf = torch::tensor({{1.0, 4.0}, {2.0, 5.0}});
+  with_inf[0][1] = INFINITY;
+  expect_error([&] { standardization_of(with_inf, "'d.csv'"); },
+               {"column 2 of 'd.csv'", "not finite"});
+  expect_error(
+      [] {
+        standardization_of(torch::ones({1, 2}), "one row");
+      },
+      {"standardization_of", "'rows' (one row)", "at least 2 rows", "[1, 2]"});
+  expect_error([] { standardization_of(torch::ones({4}), "a vector"); }, {"[4]"});
+}
+
+TEST(StandardizationOf, BuildRecordsItInTheSpecAndLogProb) {
+  const Standardization s{{1.0, -2.0}, {2.0, 0.5}};
+  const auto options = FlowOptions(2).layers(1).hidden({8});
+  auto flow = build("maf", options, s);
+  EXPECT_EQ(flow->spec()["standardize"]["mean"], json({1.0, -2.0}));
+  EXPECT_EQ(flow->spec()["standardize"]["scale"], json({2.0, 0.5}));
+  // Same inner flow, so the log densities differ by the Jacobian at the mapped points.
+  auto plain = build("maf", options);
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({5, 2});
+  const auto z = (x - torch::tensor({1.0f, -2.0f})) / torch::tensor({2.0f, 0.5f});
+  EXPECT_TRUE(
+      torch::allclose(flow->log_prob(x), plain->log_prob(z) - std::log(2.0 * 0.5), 1e-5, 1e-5));
+}
+
+}  // namespace
+}  // namespace diffeo::flows

@@ -18,5 +18,7 @@ void add_sample_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 /// `diffeo plot`: samples, density or 3-D surface of a flow and/or a toy density.
 void add_plot_command(CLI::App& app);
+/// `diffeo gallery`: the flow zoo on the toy densities as a page of pictures.
+void add_gallery_command(CLI::App& app);
 
 }  // namespace diffeo::cli

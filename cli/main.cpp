@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   diffeo::cli::add_sample_command(app);
   diffeo::cli::add_eval_command(app);
   diffeo::cli::add_plot_command(app);
+  diffeo::cli::add_gallery_command(app);
   diffeo::cli::add_densities_command(app);
   diffeo::cli::add_info_command(app);
 

@@ -103,7 +103,7 @@ void run(const PlotArgs& a) {
              [flow, &a](int64_t n) mutable {
                c10::InferenceMode guard;
                auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
-               return in_chunks(n, [&](int64_t, int64_t rows) {
+               return in_chunks(n, kChunkRows, [&](int64_t, int64_t rows) {
                  return flow->sample(rows, {}, generator).to(torch::kFloat64);
                });
              },

@@ -15,8 +15,8 @@ class TransformedImpl : public DistributionImpl {
  public:
   TransformedImpl(Distribution base, Bijector bijector);
 
-  const Distribution& base() const { return base_; }
-  const Bijector& bijector() const { return bijector_; }
+  Distribution base() const { return base_; }
+  Bijector bijector() const { return bijector_; }
 
  protected:
   torch::Tensor log_prob_impl(const torch::Tensor& y, const torch::Tensor& context) override;

@@ -7,25 +7,35 @@
 
 namespace diffeo::train {
 
-ToyFit fit_toy(const std::string& flow_name, const data::ToyDensity& density,
-               flows::FlowOptions options, const FitOptions& fit_options) {
+static void require_sampler(const data::ToyDensity& density, const std::string& where) {
   if (!density.sample)
-    throw Error("fit_toy: density '" + density.name +
+    throw Error(where + ": density '" + density.name +
                 "' has no sampler (it is an energy target); fit it with fit_reverse_kl");
+}
+
+flows::Flow toy_flow(const std::string& flow_name, const data::ToyDensity& density,
+                     flows::FlowOptions options, uint64_t seed) {
+  require_sampler(density, "toy_flow");
   // A pilot draw apart from the batches (seed) and fit's validation (seed + 1)
   // sets the standardisation, so wide densities start well scaled.
-  const auto pilot =
-      density.sample(10000, at::make_generator<at::CPUGeneratorImpl>(fit_options.seed() + 2));
-  auto flow =
-      flows::build(flow_name, options.dim(2),
-                   flows::standardization_of(pilot, "the pilot sample of '" + density.name + "'"));
+  const auto pilot = density.sample(10000, at::make_generator<at::CPUGeneratorImpl>(seed + 2));
+  return flows::build(
+      flow_name, options.dim(2),
+      flows::standardization_of(pilot, "the pilot sample of '" + density.name + "'"));
+}
+
+BatchSampler toy_sampler(const data::ToyDensity& density) {
+  require_sampler(density, "toy_sampler");
   const auto dtype = c10::typeMetaToScalarType(torch::get_default_dtype());
-  auto report = fit(
-      flow,
-      [&](int64_t n, at::Generator& generator) {
-        return std::make_pair(density.sample(n, generator).to(dtype), torch::Tensor());
-      },
-      fit_options);
+  return [&density, dtype](int64_t n, at::Generator& generator) {
+    return std::make_pair(density.sample(n, generator).to(dtype), torch::Tensor());
+  };
+}
+
+ToyFit fit_toy(const std::string& flow_name, const data::ToyDensity& density,
+               flows::FlowOptions options, const FitOptions& fit_options) {
+  auto flow = toy_flow(flow_name, density, std::move(options), fit_options.seed());
+  auto report = fit(flow, toy_sampler(density), fit_options);
   return {flow, std::move(report)};
 }
 

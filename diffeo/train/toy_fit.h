@@ -10,6 +10,16 @@
 
 namespace diffeo::train {
 
+/// The flow `flow_name` built for `density` the way fit_toy builds it: dim
+/// 2, standardised by a pilot sample of 10000 draws with seed + 2.
+/// diffeo::Error for a density without a sampler.
+flows::Flow toy_flow(const std::string& flow_name, const data::ToyDensity& density,
+                     flows::FlowOptions options, uint64_t seed);
+
+/// Fresh batches of `density` (in the default dtype) for fit's sampler
+/// overload.  The density must outlive the sampler.
+BatchSampler toy_sampler(const data::ToyDensity& density);
+
 /// A flow fitted by fit_toy and the report of its fit.
 struct ToyFit {
   flows::Flow flow;

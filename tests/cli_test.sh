@@ -67,6 +67,25 @@ expect 0 '^nll +[0-9.]+ ' -- eval --model "$tmp/d.flow" --data "$tmp/s.npy"
 expect 0 '"flow": "realnvp"' -- info --model "$tmp/d.flow"
 expect 0 '^dim +2$' -- info --model "$tmp/d.flow"
 
+# Pictures: plot and a tiny gallery (PNG and GIF signatures, the page's images).
+png() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
+expect 0 'wrote .*p\.png' -- plot --model "$tmp/m.flow" --density banana --kind both --bins 40 \
+  -n 2000 --out "$tmp/p.png"
+check "p.png is a PNG" png "$tmp/p.png"
+expect 0 'wrote .*q\.png' -- plot --model "$tmp/m.flow" --kind surface --bins 30 --out "$tmp/q.png"
+expect 2 "kind is 'pie'" -- plot --density banana --kind pie --out "$tmp/never.png"
+expect 2 'give --model FILE and/or --density NAME' -- plot --out "$tmp/never.png"
+expect 1 "cannot write --out '.*nodir/p\.png'" -- plot --density banana --out "$tmp/nodir/p.png"
+expect 0 'gallery written to' -- gallery --out "$tmp/g" --densities banana --flows maf \
+  --steps 20 --test-n 2000 --animation-steps 20 --resolution 40
+check "the gallery page shows every image it made" \
+  bash -c 'cd "$1" && for i in $(grep -o "img/[a-z_0-9]*\.\(png\|gif\)" index.html); do test -s "$i" || exit 1; done' _ "$tmp/g"
+check "the gallery's cells and figures are PNGs, the animation a GIF" \
+  bash -c 'test "$(head -c 6 "$1/img/training.gif")" = GIF89a && test -s "$1/img/banana_maf.png" && test -s "$1/index.md"' _ "$tmp/g"
+expect 0 'maf +reused' -- gallery --out "$tmp/g" --densities banana --flows maf \
+  --steps 20 --test-n 2000 --animation-steps 20 --resolution 40
+expect 2 "unknown flow 'flowy'" -- gallery --out "$tmp/g" --flows flowy
+
 # Bad input: the exact exit code, one line on stderr, no output file.
 printf 'x,y\n1,2\n3,abc\n' >"$tmp/bad.csv"
 expect 1 "cannot open '.*missing\.csv'" -- train --data "$tmp/missing.csv" --out "$tmp/never.flow"
@@ -82,7 +101,7 @@ expect 1 "bad\.csv' is not a readable model file" -- eval --model "$tmp/bad.csv"
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv)$')"
+  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g)$')"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

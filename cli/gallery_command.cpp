@@ -39,13 +39,6 @@ struct GalleryArgs {
   bool retrain = false;
 };
 
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> items;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
 
 std::string display_name(const std::string& flow) {
   if (flow == "maf") return "MAF";
@@ -176,8 +169,8 @@ void run(const GalleryArgs& a) {
   require_positive(a.animation_steps, "--animation-steps", kCommand);
   require_positive(a.resolution, "--resolution", kCommand);
   if (a.out.empty()) throw UsageError(kCommand, "--out DIR is required");
-  const auto flow_names = split(a.flows);
-  const auto density_names = split(a.densities);
+  const auto flow_names = split_list(a.flows);
+  const auto density_names = split_list(a.densities);
   if (flow_names.empty() || density_names.empty())
     throw UsageError(kCommand, "--flows and --densities need at least one name each");
   for (const auto& name : flow_names) require_flow(name, kCommand);

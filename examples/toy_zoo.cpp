@@ -25,13 +25,6 @@ namespace df = diffeo;
 
 namespace {
 
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> items;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
 
 }  // namespace
 
@@ -69,9 +62,9 @@ int main(int argc, char** argv) {
   df::json results = df::json::array();
   if (!targets.empty()) {
     std::printf("| target | flow | KL - log Z | steps | seconds |\n|---|---|---|---|---|\n");
-    for (const auto& target_name : split(targets)) {
+    for (const auto& target_name : df::split_list(targets)) {
       const auto& target = df::data::toy(target_name);
-      for (const auto& flow_name : split(flows)) {
+      for (const auto& flow_name : df::split_list(flows)) {
         torch::manual_seed(seed);
         auto flow = df::flows::build(flow_name, flow_options);
         auto report = df::train::fit_reverse_kl(flow, target.unnormalized_log_prob, fit_options);
@@ -91,10 +84,10 @@ int main(int argc, char** argv) {
     std::printf("| density | flow | test NLL | entropy | gap (KL) | steps | seconds |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
   }
-  for (const auto& density_name : split(densities)) {
+  for (const auto& density_name : df::split_list(densities)) {
     const auto& density = df::data::toy(density_name);
     auto test = density.sample(test_n, at::make_generator<at::CPUGeneratorImpl>(seed + 1000));
-    for (const auto& flow_name : split(flows)) {
+    for (const auto& flow_name : df::split_list(flows)) {
       // Like `diffeo train --density`: the flow models standardised data and
       // remembers the standardisation (samples come back in data units).
       auto [flow, report] = df::train::fit_toy(flow_name, density, flow_options, fit_options);

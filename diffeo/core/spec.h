@@ -4,12 +4,16 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "diffeo/core/error.h"
 
 namespace diffeo {
 
 using json = nlohmann::json;
+
+/// The non-empty items of a comma-separated list: "maf,nsf" -> {"maf", "nsf"}.
+std::vector<std::string> split_list(const std::string& text);
 
 /// Reads typed fields of a JSON object, remembering which keys were read, so
 /// that finish() can refuse unknown keys (a typo in a spec must not be

@@ -12,12 +12,13 @@ namespace diffeo {
 /// Sums the last `n` dimensions of `t` (returns `t` itself for n == 0).
 torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n);
 
-/// The context [batch..., features] expanded to the batch shape of `x` (x's
-/// shape without its last `x_event_rank` dimensions), ready to concatenate to
-/// a conditioner's input.  Throws diffeo::Error (naming `where`) when the
-/// batch shapes do not broadcast.
+/// The context [batch..., features] of a network built for `features`
+/// context features, expanded to the batch shape of `x` (x's shape without its
+/// last `x_event_rank` dimensions), ready to concatenate to the network's
+/// input.  Throws diffeo::Error (naming `where`) for a missing context, a
+/// wrong width, or batch shapes that do not broadcast.
 torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tensor& x,
-                                int64_t x_event_rank, const std::string& where);
+                                int64_t x_event_rank, int64_t features, const std::string& where);
 
 /// An index buffer as int64 on `like`'s device.  LibTorch's Module::to(dtype)
 /// casts integer buffers too, so stored indices may have become floating

@@ -6,7 +6,6 @@
 #include "diffeo/bijectors/lu_linear.h"
 #include "diffeo/core/error.h"
 #include "diffeo/flows/transforms.h"
-#include "diffeo/nn/mlp.h"
 
 namespace diffeo::flows {
 
@@ -16,18 +15,13 @@ Bijector glow_bijector(const FlowOptions& options) {
   if (D < 2) throw Error("Glow: argument 'dim' must be >= 2 for coupling layers, got 1");
   const int64_t steps = options.layers() > 0 ? options.layers() : 8;
   auto transform = make_transform(FlowOptions(options).transform("affine"));
-  const int64_t split = D / 2, P = transform->parameters_per_feature();
   // Chain lists the data side first, so in the density direction (inverse)
   // each step runs ActNorm, then LULinear, then the coupling, as in Glow.
   std::vector<Bijector> members;
   for (int64_t i = 0; i < steps; ++i) {
     members.push_back(ActNorm(D));
     members.push_back(LULinear(LULinearOptions(D).seed(options.seed() + i)));
-    auto conditioner = nn::MLP(nn::MLPOptions(split, (D - split) * P)
-                                   .hidden(options.hidden())
-                                   .activation(options.activation())
-                                   .context_features(options.context_features()));
-    members.push_back(SplitCoupling(D, split, torch::nn::AnyModule(conditioner), transform));
+    members.push_back(split_coupling(options, transform));
   }
   return Chain(members);
 }

@@ -5,7 +5,6 @@
 #include "diffeo/bijectors/permutation.h"
 #include "diffeo/core/error.h"
 #include "diffeo/flows/transforms.h"
-#include "diffeo/nn/mlp.h"
 
 namespace diffeo::flows {
 
@@ -15,16 +14,11 @@ Bijector realnvp_bijector(const FlowOptions& options) {
   if (D < 2) throw Error("RealNVP: argument 'dim' must be >= 2 for coupling layers, got 1");
   const int64_t layers = options.layers() > 0 ? options.layers() : 8;
   auto transform = make_transform(options);
-  const int64_t split = D / 2, P = transform->parameters_per_feature();
   std::vector<Bijector> members;
   for (int64_t i = 0; i < layers; ++i) {
     // Reverse between couplings so the other half is transformed next.
     if (i > 0) members.push_back(Reverse());
-    auto conditioner = nn::MLP(nn::MLPOptions(split, (D - split) * P)
-                                   .hidden(options.hidden())
-                                   .activation(options.activation())
-                                   .context_features(options.context_features()));
-    members.push_back(SplitCoupling(D, split, torch::nn::AnyModule(conditioner), transform));
+    members.push_back(split_coupling(options, transform));
   }
   return Chain(members);
 }

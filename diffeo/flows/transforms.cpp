@@ -1,9 +1,21 @@
 #include "diffeo/flows/transforms.h"
 
 #include "diffeo/bijectors/affine_transform.h"
+#include "diffeo/bijectors/coupling.h"
 #include "diffeo/bijectors/spline_transform.h"
+#include "diffeo/nn/mlp.h"
 
 namespace diffeo::flows {
+
+Bijector split_coupling(const FlowOptions& options, const Transform& transform) {
+  const int64_t D = options.dim(), split = D / 2;
+  auto conditioner =
+      nn::MLP(nn::MLPOptions(split, (D - split) * transform->parameters_per_feature())
+                  .hidden(options.hidden())
+                  .activation(options.activation())
+                  .context_features(options.context_features()));
+  return SplitCoupling(D, split, torch::nn::AnyModule(conditioner), transform);
+}
 
 Transform make_transform(const FlowOptions& options) {
   if (options.transform() == "affine") return affine_transform(options.log_scale_bound());

@@ -60,13 +60,8 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
 torch::Tensor MADEImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
   auto h = torch::nn::functional::linear(x, weights_[0] * masks_[0], biases_[0]);
   if (context_layer_) {
-    if (!context.defined())
-      throw Error("MADE: this network was built for a context of width " +
-                  std::to_string(options_.context_features()) + " but no context was given");
-    if (context.dim() < 1 || context.size(-1) != options_.context_features())
-      throw Error("MADE: argument 'context' of shape " + shape_string(context.sizes()) +
-                  " should have " + std::to_string(options_.context_features()) + " features");
-    h = h + context_layer_->forward(expand_context_to(context, x, 1, "MADE"));
+    h = h + context_layer_->forward(
+                expand_context_to(context, x, 1, options_.context_features(), "MADE"));
   }
   for (size_t i = 1; i < weights_.size(); ++i) {
     h = activate(options_.activation(), h);

@@ -52,15 +52,8 @@ MLPImpl::MLPImpl(const MLPOptions& options) : options_(options) {
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
   auto h = x;
-  if (options_.context_features() > 0) {
-    if (!context.defined())
-      throw Error("MLP: this network was built for a context of width " +
-                  std::to_string(options_.context_features()) + " but no context was given");
-    if (context.dim() < 1 || context.size(-1) != options_.context_features())
-      throw Error("MLP: argument 'context' of shape " + shape_string(context.sizes()) +
-                  " should have " + std::to_string(options_.context_features()) + " features");
-    h = torch::cat({x, expand_context_to(context, x, 1, "MLP")}, -1);
-  }
+  if (options_.context_features() > 0)
+    h = torch::cat({x, expand_context_to(context, x, 1, options_.context_features(), "MLP")}, -1);
   for (size_t i = 0; i < layers_.size(); ++i) {
     h = layers_[i]->forward(h);
     if (i + 1 < layers_.size()) h = activate(options_.activation(), h);

@@ -36,7 +36,7 @@ TEST(FitToy, StandardisesByThePilotSampleAndFits) {
 TEST(FitToy, RefusesAnEnergyTargetAndAnUnknownFlow) {
   const auto options = flows::FlowOptions(2);
   expect_error([&] { fit_toy("maf", data::toy("u1"), options, FitOptions().steps(1)); },
-               {"fit_toy", "'u1'", "no sampler", "fit_reverse_kl"});
+               {"toy_flow", "'u1'", "no sampler", "fit_reverse_kl"});
   expect_error([&] { fit_toy("flowy", data::toy("banana"), options, FitOptions().steps(1)); },
                {"unknown flow 'flowy'"});
 }

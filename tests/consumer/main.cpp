@@ -1,5 +1,6 @@
 // The README's usage example, built against an installed diffeo.
 #include <diffeo/diffeo.h>
+#include <diffeo/plot/plot.h>
 
 #include <cmath>
 #include <iostream>
@@ -26,5 +27,14 @@ int main() {
   auto y = flow->sample(100000);                          // [100000, 2]
   double nll = -flow->log_prob(y).mean().item<double>();  // = the entropy, ~3.65 nats
   std::cout << "theta " << rotation->theta().item<float>() << ", entropy " << nll << "\n";
-  return std::isfinite(nll) && std::abs(nll - 3.65) < 0.1 ? 0 : 1;
+
+  // diffeo::plot from the installed tree: the learned density drawn in memory.
+  df::plot::Figure figure(1, 1, 320, 240);
+  figure.heatmap(0, 0, df::plot::density_grid([&](const torch::Tensor& x) {
+    return flow->log_prob(x);
+  }, {-7, 7, -7, 7}, 40));
+  const auto image = figure.render();
+  std::cout << "rendered " << image.width << " x " << image.height << "\n";
+  const bool drawn = image.width == 320 && image.height == 240;
+  return std::isfinite(nll) && std::abs(nll - 3.65) < 0.1 && drawn ? 0 : 1;
 }

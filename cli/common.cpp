@@ -106,18 +106,16 @@ void check_writable(const std::string& path, const std::string& option,
 
 flows::Flow load_model(const std::string& path, const std::string& command) {
   auto flow = io::load(path);
-  if (flow->options().context_features() > 0)
+  if (flow->flow_options().context_features() > 0)
     throw Error(command + ": '" + path + "' is a conditional flow (" +
-                std::to_string(flow->options().context_features()) +
+                std::to_string(flow->flow_options().context_features()) +
                 " context features); the command line handles unconditional flows only");
   flow->eval();
   return flow;
 }
 
 torch::Dtype model_dtype(const flows::Flow& flow) {
-  const auto parameters = flow->parameters();
-  return parameters.empty() ? c10::typeMetaToScalarType(torch::get_default_dtype())
-                            : parameters.front().scalar_type();
+  return c10::typeMetaToScalarType(flow->options().dtype());
 }
 
 std::string dtype_name(torch::Dtype dtype) {

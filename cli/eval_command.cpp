@@ -43,7 +43,7 @@ void run(const EvalArgs& a) {
       a.density.empty() ? nullptr : &density_option(a.density, /*need_sampler=*/true, kCommand);
   set_threads(a.threads, kCommand);
   auto flow = load_model(a.model, kCommand);
-  const int64_t dim = flow->options().dim();
+  const int64_t dim = flow->flow_options().dim();
 
   torch::Tensor x;
   std::string source;

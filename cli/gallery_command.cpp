@@ -39,7 +39,6 @@ struct GalleryArgs {
   bool retrain = false;
 };
 
-
 std::string display_name(const std::string& flow) {
   if (flow == "maf") return "MAF";
   if (flow == "realnvp") return "Real NVP";

@@ -18,7 +18,7 @@ void print_model(const std::string& path) {
   for (const auto& p : flow->parameters()) parameters += p.numel();
   std::cout << "model       " << path << "\n"
             << "flow        " << flow->spec().at("flow").get<std::string>() << "\n"
-            << "dim         " << flow->options().dim() << "\n"
+            << "dim         " << flow->flow_options().dim() << "\n"
             << "parameters  " << parameters << "\n"
             << "dtype       " << dtype_name(model_dtype(flow)) << "\n"
             << "spec\n"

@@ -96,9 +96,9 @@ void run(const PlotArgs& a) {
   }
   if (!a.model.empty()) {
     auto flow = load_model(a.model, kCommand);
-    if (flow->options().dim() != 2)
+    if (flow->flow_options().dim() != 2)
       throw Error(std::string(kCommand) + ": the model '" + a.model + "' has " +
-                  std::to_string(flow->options().dim()) + " dimensions; plots need 2");
+                  std::to_string(flow->flow_options().dim()) + " dimensions; plots need 2");
     Source s{flow->spec().at("flow").get<std::string>() + " model",
              [flow, &a](int64_t n) mutable {
                c10::InferenceMode guard;

@@ -23,10 +23,7 @@
 
 namespace df = diffeo;
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   std::string flows = "maf,realnvp,nsf,glow";
@@ -38,19 +35,32 @@ int main(int argc, char** argv) {
   std::string json_path, targets;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--flows") flows = value;
-    else if (key == "--densities") densities = value;
-    else if (key == "--steps") fit_options.steps(std::stoll(value));
-    else if (key == "--batch-size") fit_options.batch_size(std::stoll(value));
-    else if (key == "--lr") fit_options.learning_rate(std::stod(value));
-    else if (key == "--test-n") test_n = std::stoll(value);
-    else if (key == "--layers") flow_options.layers(std::stoll(value));
-    else if (key == "--bins") flow_options.bins(std::stoll(value));
-    else if (key == "--bound") flow_options.bound(std::stod(value));
-    else if (key == "--seed") seed = std::stoull(value);
-    else if (key == "--threads") threads = std::stoll(value);
-    else if (key == "--json") json_path = value;
-    else if (key == "--targets") targets = value;
+    if (key == "--flows")
+      flows = value;
+    else if (key == "--densities")
+      densities = value;
+    else if (key == "--steps")
+      fit_options.steps(std::stoll(value));
+    else if (key == "--batch-size")
+      fit_options.batch_size(std::stoll(value));
+    else if (key == "--lr")
+      fit_options.learning_rate(std::stod(value));
+    else if (key == "--test-n")
+      test_n = std::stoll(value);
+    else if (key == "--layers")
+      flow_options.layers(std::stoll(value));
+    else if (key == "--bins")
+      flow_options.bins(std::stoll(value));
+    else if (key == "--bound")
+      flow_options.bound(std::stod(value));
+    else if (key == "--seed")
+      seed = std::stoull(value);
+    else if (key == "--threads")
+      threads = std::stoll(value);
+    else if (key == "--json")
+      json_path = value;
+    else if (key == "--targets")
+      targets = value;
     else {
       std::fprintf(stderr, "toy_zoo: unknown option %s\n", key.c_str());
       return 2;
@@ -65,12 +75,10 @@ int main(int argc, char** argv) {
     for (const auto& target_name : df::split_list(targets)) {
       const auto& target = df::data::toy(target_name);
       for (const auto& flow_name : df::split_list(flows)) {
-        torch::manual_seed(seed);
         auto flow = df::flows::build(flow_name, flow_options);
         auto report = df::train::fit_reverse_kl(flow, target.unnormalized_log_prob, fit_options);
         std::printf("| %s | %s | %.4f | %lld | %.0f |\n", target_name.c_str(), flow_name.c_str(),
-                    report.best_validation, static_cast<long long>(report.steps),
-                    report.seconds);
+                    report.best_validation, static_cast<long long>(report.steps), report.seconds);
         std::fflush(stdout);
         results.push_back({{"target", target_name},
                            {"flow", flow_name},

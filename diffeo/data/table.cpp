@@ -1,7 +1,5 @@
 #include "diffeo/data/table.h"
 
-#include "diffeo/core/atomic_file.h"
-
 #include <unistd.h>
 
 #include <cctype>
@@ -17,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 

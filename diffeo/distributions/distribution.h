@@ -41,6 +41,9 @@ class DistributionImpl : public torch::nn::Module {
                                        c10::optional<at::Generator> generator = c10::nullopt);
 
   const std::vector<int64_t>& event_shape() const { return event_shape_; }
+  /// Where its values live: dtype and device of the first floating-point
+  /// parameter or buffer (the default dtype on the CPU if it has none).
+  torch::TensorOptions options() const;
   int64_t event_rank() const { return static_cast<int64_t>(event_shape_.size()); }
 
  protected:
@@ -52,10 +55,6 @@ class DistributionImpl : public torch::nn::Module {
   virtual SampleAndLogProb sample_and_log_prob_impl(torch::IntArrayRef sample_shape,
                                                     const torch::Tensor& context,
                                                     c10::optional<at::Generator> generator);
-
-  /// Options (dtype, device) of the distribution's first floating-point
-  /// parameter or buffer, for creating draws.
-  torch::TensorOptions options() const;
 
  private:
   std::vector<int64_t> sample_shape(int64_t n, const torch::Tensor& context) const;

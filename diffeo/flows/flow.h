@@ -25,7 +25,7 @@ class FlowImpl : public TransformedImpl {
 
   const json& spec() const { return spec_; }
   /// The options the flow was built with.
-  FlowOptions options() const { return options_from_json(spec_.at("options")); }
+  FlowOptions flow_options() const { return options_from_json(spec_.at("options")); }
 
  private:
   json spec_;

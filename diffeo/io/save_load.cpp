@@ -24,9 +24,7 @@ void save(const flows::Flow& flow, const std::string& path) {
   torch::serialize::OutputArchive archive;
   archive.write("format", c10::IValue(std::string(kFormat)));
   archive.write("spec", c10::IValue(flow->spec().dump()));
-  const auto dtype =
-      flow->parameters().empty() ? torch::get_default_dtype() : flow->parameters().front().dtype();
-  archive.write("dtype", c10::IValue(std::string(dtype.name())));
+  archive.write("dtype", c10::IValue(std::string(flow->options().dtype().name())));
   for (const auto& [name, tensor] : state(flow))
     archive.write("state." + name, tensor.detach().cpu());
 

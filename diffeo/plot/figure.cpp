@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <memory>
 
+#include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
-#include "diffeo/core/atomic_file.h"
 #include "diffeo/plot/palette.h"
 #include "diffeo/plot/session.h"
 

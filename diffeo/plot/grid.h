@@ -4,10 +4,10 @@
 
 #include <torch/torch.h>
 
-#include "diffeo/data/toy.h"
-
 #include <functional>
 #include <string>
+
+#include "diffeo/data/toy.h"
 
 namespace diffeo::plot {
 

@@ -10,16 +10,6 @@ namespace diffeo::train {
 
 namespace {
 
-// Where the model's computations happen: its first floating-point parameter
-// or buffer (the default dtype on the CPU for a model without any).
-torch::TensorOptions model_options(const DistributionImpl& model) {
-  for (const auto& p : model.parameters())
-    if (p.is_floating_point()) return torch::TensorOptions().dtype(p.dtype()).device(p.device());
-  for (const auto& b : model.buffers())
-    if (b.is_floating_point()) return torch::TensorOptions().dtype(b.dtype()).device(b.device());
-  return torch::TensorOptions().dtype(torch::get_default_dtype());
-}
-
 void check_rows(const torch::Tensor& x, const std::string& where) {
   check_defined(x, "x", where);
   if (x.dim() < 1 || x.size(0) < 1)
@@ -41,7 +31,7 @@ Estimate mean_estimate(const torch::Tensor& values) {
 torch::Tensor log_prob_in_chunks(Distribution model, const torch::Tensor& x, int64_t chunk) {
   check_rows(x, "log_prob_in_chunks");
   c10::InferenceMode inference;
-  const auto options = model_options(*model);
+  const auto options = model->options();
   return in_chunks(x.size(0), chunk, [&](int64_t start, int64_t rows) {
     return model->log_prob(x.narrow(0, start, rows).to(options)).to(x.device(), torch::kFloat64);
   });

@@ -17,7 +17,7 @@ TEST(FitToy, StandardisesByThePilotSampleAndFits) {
   const auto options = flows::FlowOptions(5).layers(1).hidden({8});
   const auto fit_options = FitOptions().steps(5).batch_size(64).validate_every(5).seed(4);
   auto a = fit_toy("maf", banana, options, fit_options);
-  EXPECT_EQ(a.flow->options().dim(), 2);
+  EXPECT_EQ(a.flow->flow_options().dim(), 2);
   EXPECT_EQ(a.report.steps, 5);
   EXPECT_EQ(a.report.skipped_steps, 0);
   EXPECT_TRUE(std::isfinite(a.report.best_validation));

@@ -175,7 +175,7 @@ class Painter {
   void surface(const Box& cell, const PanelStyle& style, const std::vector<double>& values,
                int64_t nx, int64_t ny, const Extent& e) {
     viewport(cell, {0.5, 0.5, 0.5, 2.2});
-    pls_.wind(-1.0, 1.0, -0.9, 1.1);
+    pls_.wind(-1.0, 1.0, -0.9, 1.35);  // headroom for the z axis's "(x10^k)" label
     const auto [low, high] = value_range(values);
     pls_.col0(kBlack);
     pls_.w3d(1.0, 1.0, 1.0, e.x_min, e.x_max, e.y_min, e.y_max, low, high, 30.0, -60.0);

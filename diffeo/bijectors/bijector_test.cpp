@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "diffeo/bijectors/domain_guard.h"
 #include "diffeo/diffeo.h"
 #include "diffeo/testing/expect_error.h"
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "diffeo/bijectors/elementwise_transform.h"
+#include "diffeo/bijectors/spline_transform.h"
 #include "diffeo/diffeo.h"
 #include "diffeo/testing/bijector_harness.h"
 #include "diffeo/testing/expect_error.h"
@@ -67,6 +69,27 @@ std::vector<BijectorCase> layer_cases() {
                      {},
                      {torch::tensor({{20.0, -20.0, 3.0, 0.0}})},
                      context});
+    cases.push_back({"SplitCouplingSpline" + suffix,
+                     [context] {
+                       torch::manual_seed(14);
+                       return Bijector(
+                           SplitCoupling(4, 2, torch::nn::AnyModule(random_mlp(2, 2 * 23, context)),
+                                         spline_transform(8)));
+                     },
+                     {4},
+                     {},
+                     {torch::tensor({{3.0, -3.0, 2.999, -1e3}})},
+                     context});
+    cases.push_back({"MAFSpline" + suffix,
+                     [context] {
+                       torch::manual_seed(15);
+                       return Bijector(
+                           MaskedAutoregressive(random_made(3, 23, context), spline_transform(8)));
+                     },
+                     {3},
+                     {},
+                     {torch::tensor({{0.5, 3.0, -1e3}})},
+                     context});
     cases.push_back({"IAFAffineReversed" + suffix,
                      [context] {
                        torch::manual_seed(13);
@@ -99,6 +122,22 @@ TEST(FlowLayers, ZeroConditionersStartAtTheIdentity) {
     EXPECT_TRUE(torch::equal(r.output, x));
     EXPECT_TRUE(torch::equal(r.log_det, torch::zeros({6})));
   }
+}
+
+// Every ElementwiseTransform is the identity at theta = 0, so a zero-initialised
+// conditioner starts a flow at the identity.
+TEST(FlowLayers, TransformsAreTheIdentityAtZeroParameters) {
+  auto x = torch::linspace(-5, 5, 11, torch::kFloat64).unsqueeze(0);  // [1, 11]
+  for (Transform t : {affine_transform(), spline_transform(5)}) {
+    auto params = torch::zeros({1, 11, t->parameters_per_feature()}, torch::kFloat64);
+    for (bool inverse : {false, true}) {
+      auto r = t->apply(x, params, inverse);
+      EXPECT_TRUE(torch::allclose(r.output, x, 0, 1e-12)) << t->name();
+      EXPECT_TRUE(torch::allclose(r.log_det, torch::zeros_like(x), 0, 1e-12)) << t->name();
+    }
+  }
+  EXPECT_EQ(spline_transform(8)->parameters_per_feature(), 23);
+  EXPECT_EQ(spline_transform(8)->name(), "spline");
 }
 
 TEST(FlowLayers, AffineLogScaleIsSoftClamped) {

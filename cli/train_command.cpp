@@ -25,8 +25,10 @@ const char* kCommand = "train";
 
 struct TrainArgs {
   std::string flow = "maf", density, data, out, history, hidden = "64,64";
-  int64_t steps = 2000, batch_size = 256, layers = 0, bins = 8, threads = 1;
-  double learning_rate = 1e-3;
+  // The library's defaults, so `diffeo train` and fit_toy / the gallery agree.
+  int64_t steps = train::FitOptions().steps(), batch_size = train::FitOptions().batch_size();
+  int64_t layers = 0, bins = flows::FlowOptions(2).bins(), threads = 1;
+  double learning_rate = train::FitOptions().learning_rate();
   uint64_t seed = 0;
   bool quiet = false;
 };

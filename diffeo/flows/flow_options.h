@@ -39,6 +39,12 @@ struct FlowOptions {
   TORCH_ARG(uint64_t, seed) = 0;
 };
 
+/// Per-builder names for the same options, as in MAF(MAFOptions(2).layers(5)).
+using MAFOptions = FlowOptions;
+using RealNVPOptions = FlowOptions;
+using NSFOptions = FlowOptions;
+using GlowOptions = FlowOptions;
+
 json to_json(const FlowOptions& options);
 /// Reads options written by to_json; unknown keys or wrong types throw diffeo::Error.
 FlowOptions options_from_json(const json& object);

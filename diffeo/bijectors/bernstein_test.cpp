@@ -11,9 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "diffeo/bijectors/autoregressive.h"
 #include "diffeo/bijectors/bernstein_transform.h"
 #include "diffeo/bijectors/block.h"
+#include "diffeo/bijectors/coupling.h"
 #include "diffeo/core/checks.h"
+#include "diffeo/nn/made.h"
+#include "diffeo/nn/mlp.h"
 #include "diffeo/testing/bijector_harness.h"
 #include "diffeo/testing/expect_error.h"
 
@@ -328,6 +332,31 @@ std::vector<testing::BijectorCase> bernstein_cases() {
        {3},
        {},
        {adversaries(bounded(), 3)}},
+      // Inside layers, with random (non-identity) conditioners: P = 8 - 2 = 6.
+      {"SplitCouplingBernstein",
+       [] {
+         torch::manual_seed(35);
+         auto mlp = nn::MLP(
+             nn::MLPOptions(2, 2 * 6).hidden({16}).activation("tanh").zero_last_layer(false));
+         return Bijector(
+             SplitCoupling(4, 2, torch::nn::AnyModule(mlp), bernstein_transform(8, bounded())));
+       },
+       {4},
+       {},
+       {torch::tensor({{3.0, -3.0, 2.999, -1e3}, {0.0, 0.0, -3.0, 3.0}})}},
+      {"MAFBernstein",
+       [] {
+         torch::manual_seed(36);
+         auto made = nn::MADE(nn::MADEOptions(3)
+                                  .hidden({24})
+                                  .outputs_per_feature(6)
+                                  .activation("tanh")
+                                  .zero_last_layer(false));
+         return Bijector(MaskedAutoregressive(made, bernstein_transform(8, bounded())));
+       },
+       {3},
+       {},
+       {torch::tensor({{0.5, 3.0, -1e3}, {-3.0, 3.0 - 1e-12, 1e4}})}},
   };
 }
 

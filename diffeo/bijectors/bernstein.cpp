@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "diffeo/core/checks.h"
@@ -55,20 +56,33 @@ torch::Tensor log_basis(const torch::Tensor& u, int64_t n) {
          (n - i) * torch::log((1 - w).clamp_min(tiny));
 }
 
-// sum_i c_i b_{i,n}(u) for coefficients c [..., n + 1], in float64.
-torch::Tensor bernstein_sum(const torch::Tensor& u, const torch::Tensor& c) {
-  const int64_t n = c.size(-1) - 1;
-  return (torch::exp(log_basis(u, n)) * c.to(torch::kFloat64)).sum(-1);
-}
+// g and g' at u, both from one evaluation of the order-M basis.  By degree
+// elevation, b_{i,M-1} = ((M - i) b_{i,M} + (i + 1) b_{i+1,M}) / M, so
+// g' = M sum_{i<M} (theta_{i+1} - theta_i) b_{i,M-1} has the order-M
+// coefficients (M - j) d_j + j d_{j-1} with d_i = theta_{i+1} - theta_i
+// (d_{-1} = d_M = 0).  Float64 throughout.
+struct Polynomial {
+  torch::Tensor theta;   // [..., M + 1]
+  torch::Tensor slopes;  // [..., M + 1], the coefficients of g'
 
-torch::Tensor value64(const torch::Tensor& u, const torch::Tensor& theta) {
-  return bernstein_sum(u, theta);
-}
+  explicit Polynomial(const torch::Tensor& coefficients) : theta(coefficients.to(torch::kFloat64)) {
+    const int64_t order = theta.size(-1) - 1;
+    auto d = theta.diff(1, -1);
+    auto j = torch::arange(order, theta.options());
+    auto zero = torch::zeros_like(theta.narrow(-1, 0, 1));
+    slopes = torch::cat({(order - j) * d, zero}, -1) + torch::cat({zero, (j + 1) * d}, -1);
+  }
 
-torch::Tensor derivative64(const torch::Tensor& u, const torch::Tensor& theta) {
-  const int64_t order = theta.size(-1) - 1;
-  return order * bernstein_sum(u, theta.diff(1, -1));
-}
+  torch::Tensor basis(const torch::Tensor& u) const {
+    return torch::exp(log_basis(u, theta.size(-1) - 1));
+  }
+  torch::Tensor value(const torch::Tensor& u) const { return (basis(u) * theta).sum(-1); }
+  torch::Tensor slope(const torch::Tensor& u) const { return (basis(u) * slopes).sum(-1); }
+  std::pair<torch::Tensor, torch::Tensor> value_and_slope(const torch::Tensor& u) const {
+    auto b = basis(u);
+    return {(b * theta).sum(-1), (b * slopes).sum(-1)};
+  }
+};
 
 void check_theta(const torch::Tensor& theta, const std::string& where) {
   check_floating(theta, "theta", where);
@@ -126,13 +140,13 @@ torch::Tensor coefficients(const torch::Tensor& params, const BernsteinOptions& 
 torch::Tensor value(const torch::Tensor& u, const torch::Tensor& theta) {
   check_floating(u, "u", "bernstein::value");
   check_theta(theta, "bernstein::value");
-  return value64(u, theta).to(u.scalar_type());
+  return Polynomial(theta).value(u).to(u.scalar_type());
 }
 
 torch::Tensor derivative(const torch::Tensor& u, const torch::Tensor& theta) {
   check_floating(u, "u", "bernstein::derivative");
   check_theta(theta, "bernstein::derivative");
-  return derivative64(u, theta).to(u.scalar_type());
+  return Polynomial(theta).slope(u).to(u.scalar_type());
 }
 
 Root solve(const torch::Tensor& t, const torch::Tensor& theta, double tolerance,
@@ -142,25 +156,26 @@ Root solve(const torch::Tensor& t, const torch::Tensor& theta, double tolerance,
   check_theta(theta, where);
   check_positive(max_iterations, "max_iterations", where);
   torch::NoGradGuard no_grad;
-  auto c = theta.to(torch::kFloat64);
-  auto first = c.select(-1, 0), last = c.select(-1, -1);
+  const Polynomial g(theta);
+  auto first = g.theta.select(-1, 0), last = g.theta.select(-1, -1);
   auto target = torch::max(torch::min(t.to(torch::kFloat64), last), first);
   // The secant of g over [0, 1] as a first guess: exact for the identity.
   auto u = ((target - first) / (last - first)).clamp(0, 1);
   if (u.numel() == 0) return {u.to(t.scalar_type()), 0};
   // g is computed to about (M + 1) eps relative to its largest coefficient; an
   // element whose residual is below that is as good a root as can be had.
-  const int64_t order = c.size(-1) - 1;
+  const int64_t order = theta.size(-1) - 1;
   auto noise = 4 * (order + 1) * std::numeric_limits<double>::epsilon() *
                torch::max(first.abs(), last.abs()).clamp_min(1);
   auto lo = torch::zeros_like(u), hi = torch::ones_like(u);
   for (int64_t iteration = 1; iteration <= max_iterations; ++iteration) {
-    auto residual = value64(u, c) - target;
+    auto [value, slope] = g.value_and_slope(u);
+    auto residual = value - target;
     auto above = residual > 0;
     hi = torch::where(above, u, hi);
     lo = torch::where(above, lo, u);
     // g' >= min_slope > 0, so the Newton step is finite.
-    auto newton = u - residual / derivative64(u, c);
+    auto newton = u - residual / slope;
     auto next = torch::where((newton >= lo) & (newton <= hi), newton, (lo + hi) / 2);
     const bool moving =
         (((next - u).abs() > tolerance) & (residual.abs() > noise)).any().item<bool>();
@@ -191,7 +206,8 @@ Result apply(const torch::Tensor& x, const torch::Tensor& params, bool inverse,
 
   // Everything is computed in float64: the log-space basis of a float32 input
   // would lose about M float32 roundings of accuracy.
-  auto theta = coefficients(params.to(torch::kFloat64), options);
+  const Polynomial g(coefficients(params.to(torch::kFloat64), options));
+  const auto& theta = g.theta;
   auto t = x.to(torch::kFloat64).expand(shape);
   // x = offset + scale u maps the polynomial's [0, 1] to the x axis.
   const double bound = options.bound;
@@ -208,8 +224,9 @@ Result apply(const torch::Tensor& x, const torch::Tensor& params, bool inverse,
     auto u = (t - offset) / scale;
     inside = (u >= 0) & (u <= 1);
     auto clamped = u.clamp(0, 1);
-    output = offset + scale * value64(clamped, theta);
-    log_det = torch::log(derivative64(clamped, theta));
+    auto [value, slope] = g.value_and_slope(clamped);
+    output = offset + scale * value;
+    log_det = torch::log(slope);
     if (bounded(options)) {
       tail = t;
     } else {
@@ -223,9 +240,10 @@ Result apply(const torch::Tensor& x, const torch::Tensor& params, bool inverse,
     auto root = solve(target, theta, tolerance / scale, options.max_iterations).u;
     // One Newton step with gradients: at the root it moves nothing, and its
     // derivatives are those of g^-1 with respect to the target and theta.
-    auto u = root - (value64(root, theta) - target) / derivative64(root, theta);
+    auto [value, slope] = g.value_and_slope(root);
+    auto u = root - (value - target) / slope;
     output = offset + scale * u;
-    log_det = -torch::log(derivative64(u, theta));
+    log_det = -torch::log(g.slope(u));
     if (bounded(options)) {
       tail = t;
     } else {

@@ -174,7 +174,8 @@ Root solve(const torch::Tensor& t, const torch::Tensor& theta, double tolerance,
     auto above = residual > 0;
     hi = torch::where(above, u, hi);
     lo = torch::where(above, lo, u);
-    // g' >= min_slope > 0, so the Newton step is finite.
+    // For coefficients from `coefficients`, g' >= min_slope > 0; a NaN or
+    // infinite step (g' = 0) fails the bracket test and bisects.
     auto newton = u - residual / slope;
     auto next = torch::where((newton >= lo) & (newton <= hi), newton, (lo + hi) / 2);
     const bool moving =

@@ -168,6 +168,34 @@ TEST(Bernstein, SolveFallsBackToBisectionOnSteepPolynomials) {
   RecordProperty("iterations_steep", static_cast<int>(root.iterations));
 }
 
+TEST(Bernstein, SolverOptionsAreHonoured) {
+  auto params = random_params(20, bounded(), 2, 2.0, 8);
+  auto x = grid(bounded(), 101).expand({2, 101});
+  auto y = bernstein::apply(x, params, false, bounded()).output;
+  auto error = [&](double tolerance, int64_t iterations) {
+    auto o = bounded();
+    o.tolerance = tolerance;
+    o.max_iterations = iterations;
+    return max_abs(bernstein::apply(y, params, true, o).output - x);
+  };
+  // One iteration plus the final Newton step is not enough; a loose tolerance
+  // stops early (its final step still refines the root quadratically).
+  EXPECT_GT(error(1e-12, 1), 1e-9);
+  EXPECT_LT(error(1e-12, 100), 1e-12);
+  EXPECT_LT(error(1e-2, 100), 1e-2);
+  auto theta = bernstein::coefficients(params, bounded());
+  auto u = torch::rand({2, 101}, torch::kFloat64);
+  EXPECT_EQ(bernstein::solve(bernstein::value(u, theta), theta, 1e-13, 3).iterations, 3);
+  // Coefficients that are not strictly increasing: g(u) = 3u^2 - 2u^3 has g' = 0
+  // at both ends, where the first guesses for t = 0 and 1 land; the Newton step
+  // 0 / 0 is NaN there and bisects instead.
+  auto flat = values({0, 0, 1, 1});
+  auto targets = values({0, 1, 0.5, 1e-9});
+  auto root = bernstein::solve(targets, flat, 1e-13, 100);
+  EXPECT_TRUE(torch::isfinite(root.u).all().item<bool>());
+  EXPECT_LT(max_abs(bernstein::value(root.u, flat) - targets), 1e-12);
+}
+
 TEST(Bernstein, DerivativeMatchesAutograd) {
   auto theta = bernstein::coefficients(random_params(30, plain(), 3, 2.0, 5)).squeeze(1);
   auto u = torch::rand({3, 500}, torch::kFloat64).requires_grad_(true);

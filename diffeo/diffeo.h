@@ -7,6 +7,8 @@
 #include "diffeo/bijectors/autoregressive.h"
 #include "diffeo/bijectors/bijector.h"
 #include "diffeo/bijectors/batch_norm.h"
+#include "diffeo/bijectors/bernstein.h"
+#include "diffeo/bijectors/bernstein_transform.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/bijectors/coupling.h"
@@ -35,6 +37,7 @@
 #include "diffeo/distributions/transformed.h"
 #include "diffeo/distributions/uniform.h"
 
+#include "diffeo/flows/bernstein_flow.h"
 #include "diffeo/flows/flow.h"
 #include "diffeo/flows/flow_options.h"
 #include "diffeo/flows/maf.h"

@@ -7,6 +7,7 @@
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/distributions/normal.h"
+#include "diffeo/flows/bernstein_flow.h"
 #include "diffeo/flows/glow.h"
 #include "diffeo/flows/maf.h"
 #include "diffeo/flows/nsf.h"
@@ -33,6 +34,9 @@ struct Registry {
        nsf_bijector},
       {"glow", "Glow: ActNorm, learned invertible linear map and affine coupling per step",
        glow_bijector},
+      {"bernstein", "Bernstein flow: an increasing Bernstein polynomial per coordinate "
+                    "between two affine maps (independent coordinates)",
+       bernstein_flow_bijector},
   };
 };
 

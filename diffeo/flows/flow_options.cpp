@@ -14,6 +14,7 @@ json to_json(const FlowOptions& o) {
           {"activation", o.activation()},
           {"context_features", o.context_features()},
           {"transform", o.transform()},
+          {"order", o.order()},
           {"bins", o.bins()},
           {"bound", o.bound()},
           {"log_scale_bound", o.log_scale_bound()},
@@ -29,6 +30,7 @@ FlowOptions options_from_json(const json& object) {
       .activation(r.get("activation", o.activation()))
       .context_features(r.get("context_features", o.context_features()))
       .transform(r.get("transform", o.transform()))
+      .order(r.get("order", o.order()))
       .bins(r.get("bins", o.bins()))
       .bound(r.get("bound", o.bound()))
       .log_scale_bound(r.get("log_scale_bound", o.log_scale_bound()))
@@ -49,9 +51,12 @@ void check_options(const FlowOptions& o, const std::string& where) {
   if (o.context_features() < 0)
     throw Error(where + ": argument 'context_features' must be >= 0, got " +
                 std::to_string(o.context_features()));
-  if (o.transform() != "affine" && o.transform() != "spline")
+  if (o.transform() != "affine" && o.transform() != "spline" && o.transform() != "bernstein")
     throw Error(where + ": argument 'transform' is '" + o.transform() +
-                "'; expected 'affine' or 'spline'");
+                "'; expected 'affine', 'spline' or 'bernstein'");
+  if (o.order() < 4 || o.order() > 200)
+    throw Error(where + ": argument 'order' must be in [4, 200], got " +
+                std::to_string(o.order()));
   check_positive(o.bins(), "bins", where);
   if (o.bins() >= 1000)  // each bin keeps >= 1/1000 of the width (SplineOptions)
     throw Error(where + ": argument 'bins' must be below 1000, got " + std::to_string(o.bins()));

@@ -25,8 +25,11 @@ struct FlowOptions {
   TORCH_ARG(std::string, activation) = "relu";
   /// Width of the context for conditional flows (0: unconditional).
   TORCH_ARG(int64_t, context_features) = 0;
-  /// Inner transform of MAF/RealNVP layers: "affine" or "spline" (NSF: always spline).
+  /// Inner transform of MAF/RealNVP layers: "affine", "spline" or "bernstein"
+  /// (NSF: always spline).
   TORCH_ARG(std::string, transform) = "affine";
+  /// Order M of Bernstein polynomials (transform "bernstein", flow "bernstein").
+  TORCH_ARG(int64_t, order) = 8;
   /// Spline bins K and bound B (the spline acts on [-B, B], identity outside).
   TORCH_ARG(int64_t, bins) = 8;
   TORCH_ARG(double, bound) = 6.0;

@@ -1,6 +1,7 @@
 #include "diffeo/flows/transforms.h"
 
 #include "diffeo/bijectors/affine_transform.h"
+#include "diffeo/bijectors/bernstein_transform.h"
 #include "diffeo/bijectors/coupling.h"
 #include "diffeo/bijectors/spline_transform.h"
 #include "diffeo/nn/mlp.h"
@@ -19,6 +20,12 @@ Bijector split_coupling(const FlowOptions& options, const Transform& transform) 
 
 Transform make_transform(const FlowOptions& options) {
   if (options.transform() == "affine") return affine_transform(options.log_scale_bound());
+  if (options.transform() == "bernstein") {
+    // Bounded like the spline (identity outside [-bound, bound]): zuko's BPF.
+    bernstein::BernsteinOptions bernstein;
+    bernstein.bound = options.bound();
+    return bernstein_transform(options.order(), bernstein);
+  }
   spline::SplineOptions spline;
   spline.bound = options.bound();
   return spline_transform(options.bins(), spline);

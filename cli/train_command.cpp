@@ -28,6 +28,7 @@ struct TrainArgs {
   // The library's defaults, so `diffeo train` and fit_toy / the gallery agree.
   int64_t steps = train::FitOptions().steps(), batch_size = train::FitOptions().batch_size();
   int64_t layers = 0, bins = flows::FlowOptions(2).bins(), threads = 1;
+  int64_t order = flows::FlowOptions(2).order();
   double learning_rate = train::FitOptions().learning_rate();
   uint64_t seed = 0;
   bool quiet = false;
@@ -52,6 +53,7 @@ flows::FlowOptions check_arguments(const TrainArgs& a) {
                      .layers(a.layers)
                      .hidden(parse_widths(a.hidden, "--hidden", kCommand))
                      .bins(a.bins)
+                     .order(a.order)
                      .seed(a.seed);
   try {
     flows::check_options(options, a.flow);
@@ -141,6 +143,8 @@ void add_train_command(CLI::App& app) {
   command->add_option("--hidden", a->hidden, "Hidden widths of each conditioner, comma list")
       ->capture_default_str();
   command->add_option("--bins", a->bins, "Spline bins (nsf)")->capture_default_str();
+  command->add_option("--order", a->order, "Bernstein polynomial order (bernstein)")
+      ->capture_default_str();
   command->add_option("--seed", a->seed, "Seed of initialisation, batches and split")
       ->capture_default_str();
   command->add_option("--threads", a->threads, "LibTorch intra-op threads")->capture_default_str();

@@ -67,6 +67,12 @@ expect 0 '^nll +[0-9.]+ ' -- eval --model "$tmp/d.flow" --data "$tmp/s.npy"
 expect 0 '"flow": "realnvp"' -- info --model "$tmp/d.flow"
 expect 0 '^dim +2$' -- info --model "$tmp/d.flow"
 
+expect 0 'trained bernstein \(2 dims, 34 parameters\)' -- train --flow bernstein --order 12 \
+  --density banana --steps 20 --out "$tmp/b.flow" --quiet
+expect 0 '^nll +[0-9.]+ ' -- eval --model "$tmp/b.flow" --density banana -n 2000
+expect 2 "'order' must be in \[4, 200\], got 2" -- train --flow bernstein --order 2 \
+  --density banana --out "$tmp/never.flow"
+
 # Pictures: plot and a tiny gallery (PNG and GIF signatures, the page's images).
 png() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
 expect 0 'wrote .*p\.png' -- plot --model "$tmp/m.flow" --density banana --kind both --bins 40 \
@@ -101,7 +107,7 @@ expect 1 "bad\.csv' is not a readable model file" -- eval --model "$tmp/bad.csv"
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g)$')"
+  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow)$')"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

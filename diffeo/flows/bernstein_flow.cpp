@@ -17,8 +17,9 @@ Bijector bernstein_flow_bijector(const FlowOptions& options) {
     return ScalarAffine(torch::full({D}, shift), torch::full({D}, std::log(scale)));
   };
   // Data -> latent, applied last-listed first: a1 y + b1, then g, then a2 u + b2.
-  auto to_latent = Chain({affine(-2.5, 5.0), BernsteinPolynomial(options.order(), std::vector<int64_t>{D}),
-                          affine(0.5, 0.2)});
+  auto to_latent =
+      Chain({affine(-2.5, 5.0), BernsteinPolynomial(options.order(), std::vector<int64_t>{D}),
+             affine(0.5, 0.2)});
   return Block(Inverse(to_latent), 1);  // a vector bijector, like every flow's
 }
 

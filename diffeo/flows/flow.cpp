@@ -34,8 +34,9 @@ struct Registry {
        nsf_bijector},
       {"glow", "Glow: ActNorm, learned invertible linear map and affine coupling per step",
        glow_bijector},
-      {"bernstein", "Bernstein flow: an increasing Bernstein polynomial per coordinate "
-                    "between two affine maps (independent coordinates)",
+      {"bernstein",
+       "Bernstein flow: an increasing Bernstein polynomial per coordinate "
+       "between two affine maps (independent coordinates)",
        bernstein_flow_bijector},
   };
 };

@@ -55,8 +55,7 @@ void check_options(const FlowOptions& o, const std::string& where) {
     throw Error(where + ": argument 'transform' is '" + o.transform() +
                 "'; expected 'affine', 'spline' or 'bernstein'");
   if (o.order() < 4 || o.order() > 200)
-    throw Error(where + ": argument 'order' must be in [4, 200], got " +
-                std::to_string(o.order()));
+    throw Error(where + ": argument 'order' must be in [4, 200], got " + std::to_string(o.order()));
   check_positive(o.bins(), "bins", where);
   if (o.bins() >= 1000)  // each bin keeps >= 1/1000 of the width (SplineOptions)
     throw Error(where + ": argument 'bins' must be below 1000, got " + std::to_string(o.bins()));

@@ -143,8 +143,8 @@ TEST(FlowTraining, BernsteinFlowFitsABimodalSample) {
   torch::manual_seed(5);
   auto sign = torch::randint(0, 2, {4000, 1}).to(torch::kFloat) * 2 - 1;
   auto data = 2 * sign + 0.5 * torch::randn({4000, 1});
-  auto flow = build("bernstein", FlowOptions(1).order(16),
-                    standardization_of(data, "the bimodal sample"));
+  auto flow =
+      build("bernstein", FlowOptions(1).order(16), standardization_of(data, "the bimodal sample"));
   train::fit(flow, data, train::FitOptions().steps(600).learning_rate(0.05).validate_every(0));
   torch::NoGradGuard no_grad;
   const double nll = -flow->log_prob(data).mean().item<double>();
@@ -153,8 +153,7 @@ TEST(FlowTraining, BernsteinFlowFitsABimodalSample) {
 }
 
 TEST(Registry, NamesAndErrors) {
-  EXPECT_EQ(flow_names(),
-            (std::vector<std::string>{"maf", "realnvp", "nsf", "glow", "bernstein"}));
+  EXPECT_EQ(flow_names(), (std::vector<std::string>{"maf", "realnvp", "nsf", "glow", "bernstein"}));
   EXPECT_FALSE(flow_description("nsf").empty());
   expect_error([] { (void)build("flowy", FlowOptions(2)); },
                {"unknown flow 'flowy'", "maf", "realnvp", "nsf", "glow"});

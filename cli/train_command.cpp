@@ -25,6 +25,7 @@ const char* kCommand = "train";
 
 struct TrainArgs {
   std::string flow = "maf", density, data, out, history, hidden = "64,64";
+  std::string transform = flows::FlowOptions(2).transform();
   // The library's defaults, so `diffeo train` and fit_toy / the gallery agree.
   int64_t steps = train::FitOptions().steps(), batch_size = train::FitOptions().batch_size();
   int64_t layers = 0, bins = flows::FlowOptions(2).bins(), threads = 1;
@@ -54,6 +55,7 @@ flows::FlowOptions check_arguments(const TrainArgs& a) {
                      .hidden(parse_widths(a.hidden, "--hidden", kCommand))
                      .bins(a.bins)
                      .order(a.order)
+                     .transform(a.transform)
                      .seed(a.seed);
   try {
     flows::check_options(options, a.flow);
@@ -144,6 +146,10 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--bins", a->bins, "Spline bins (nsf)")->capture_default_str();
   command->add_option("--order", a->order, "Bernstein polynomial order (bernstein)")
+      ->capture_default_str();
+  command
+      ->add_option("--transform", a->transform,
+                   "Inner transform of maf/realnvp: affine, spline or bernstein")
       ->capture_default_str();
   command->add_option("--seed", a->seed, "Seed of initialisation, batches and split")
       ->capture_default_str();

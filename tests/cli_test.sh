@@ -70,6 +70,9 @@ expect 0 '^dim +2$' -- info --model "$tmp/d.flow"
 expect 0 'trained bernstein \(2 dims, 34 parameters\)' -- train --flow bernstein --order 12 \
   --density banana --steps 20 --out "$tmp/b.flow" --quiet
 expect 0 '^nll +[0-9.]+ ' -- eval --model "$tmp/b.flow" --density banana -n 2000
+expect 0 'trained maf' -- train --flow maf --transform bernstein --layers 2 --hidden 8 \
+  --density banana --steps 5 --out "$tmp/b.flow" --quiet
+expect 2 "'transform' is 'cubic'" -- train --transform cubic --density banana --out "$tmp/never.flow"
 expect 2 "'order' must be in \[4, 200\], got 2" -- train --flow bernstein --order 2 \
   --density banana --out "$tmp/never.flow"
 

@@ -4,15 +4,28 @@
 
 #include "diffeo/bijectors/affine.h"
 #include "diffeo/bijectors/bernstein.h"
+#include "diffeo/bijectors/bernstein_chain_transform.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
+#include "diffeo/bijectors/conditional_elementwise.h"
 #include "diffeo/bijectors/inverse.h"
+#include "diffeo/nn/mlp.h"
 
 namespace diffeo::flows {
 
 Bijector bernstein_flow_bijector(const FlowOptions& options) {
   check_options(options, "BernsteinFlow");
   const int64_t D = options.dim();
+  if (options.context_features() > 0) {
+    // A transformation model: an MLP of the covariates gives every parameter.
+    auto chain = std::make_shared<BernsteinChainTransform>(options.order());
+    auto conditioner =
+        nn::MLP(nn::MLPOptions(options.context_features(), D * chain->parameters_per_feature())
+                    .hidden(options.hidden())
+                    .activation(options.activation()));
+    return ConditionalElementwise(D, options.context_features(), torch::nn::AnyModule(conditioner),
+                                  chain);
+  }
   auto affine = [D](double shift, double scale) {
     return ScalarAffine(torch::full({D}, shift), torch::full({D}, std::log(scale)));
   };

@@ -16,7 +16,11 @@ namespace diffeo::flows {
 /// integrates to 1.  It starts at the identity on standardised data
 /// (a1 = 1/5, b1 = 1/2, g(u) = u, a2 = 5, b2 = -5/2).  The flow's bijector
 /// (base -> data) is the inverse of this chain: log_prob evaluates the
-/// polynomial, sampling solves for its root.
+/// polynomial, sampling solves for its root.  With context_features > 0 it is
+/// a conditional transformation model p(y | x): an MLP (`hidden`,
+/// `activation`) of the covariates x gives every parameter of the chain
+/// (ConditionalElementwise with BernsteinChainTransform), starting at the
+/// identity.
 Bijector bernstein_flow_bijector(const FlowOptions& options);
 /// The Bernstein flow on a standard normal base.
 Flow BernsteinFlow(const FlowOptions& options);

@@ -26,6 +26,7 @@ const char* kCommand = "train";
 struct TrainArgs {
   std::string flow = "maf", density, data, out, history, hidden = "64,64";
   std::string transform = flows::FlowOptions(2).transform();
+  std::string target_cols, context_cols;  // 1-based column lists for --data
   // The library's defaults, so `diffeo train` and fit_toy / the gallery agree.
   int64_t steps = train::FitOptions().steps(), batch_size = train::FitOptions().batch_size();
   int64_t layers = 0, bins = flows::FlowOptions(2).bins(), threads = 1;
@@ -65,6 +66,43 @@ flows::FlowOptions check_arguments(const TrainArgs& a) {
   return options;
 }
 
+// 1-based column numbers such as "1,3" (checked against the table's width).
+std::vector<int64_t> parse_columns(const std::string& text, const std::string& option,
+                                   int64_t width) {
+  std::vector<int64_t> columns;
+  for (const auto& item : split_list(text)) {
+    char* end = nullptr;
+    const long long value = std::strtoll(item.c_str(), &end, 10);
+    if (*end != '\0' || value < 1 || value > width)
+      throw UsageError(kCommand, option + " needs column numbers from 1 to " +
+                                     std::to_string(width) + ", got '" + item + "'");
+    columns.push_back(value - 1);
+  }
+  return columns;
+}
+
+// Targets (the flow's event) and context columns of a table; by default the
+// targets are every column that is not context.
+std::pair<torch::Tensor, torch::Tensor> split_columns(const torch::Tensor& table,
+                                                      const TrainArgs& a) {
+  const int64_t width = table.size(1);
+  auto context = parse_columns(a.context_cols, "--context-cols", width);
+  auto targets = parse_columns(a.target_cols, "--target-cols", width);
+  if (targets.empty())
+    for (int64_t c = 0; c < width; ++c)
+      if (std::find(context.begin(), context.end(), c) == context.end()) targets.push_back(c);
+  for (auto c : targets)
+    if (std::find(context.begin(), context.end(), c) != context.end())
+      throw UsageError(
+          kCommand, "column " + std::to_string(c + 1) + " is both a target and a context column");
+  if (targets.empty()) throw UsageError(kCommand, "no target columns are left");
+  auto pick = [&](const std::vector<int64_t>& columns) {
+    return columns.empty() ? torch::Tensor()
+                           : table.index_select(1, torch::tensor(columns, torch::kLong));
+  };
+  return {pick(targets), pick(context)};
+}
+
 void run(const TrainArgs& a) {
   auto options = check_arguments(a);
   set_threads(a.threads, kCommand);
@@ -86,7 +124,15 @@ void run(const TrainArgs& a) {
     report = std::move(fitted.report);
     source = "density " + a.density;
   } else {
-    const auto table = data::read_table(a.data);
+    auto table = data::read_table(a.data);
+    // --context-cols: those columns condition the flow (p(targets | context)).
+    torch::Tensor context;
+    if (!a.context_cols.empty() || !a.target_cols.empty()) {
+      auto [targets, covariates] = split_columns(table, a);
+      table = targets;
+      context = covariates;
+      options.context_features(context.defined() ? context.size(1) : 0);
+    }
     const int64_t n = table.size(0);
     // A seeded 10% validation split; the standardisation sees training rows only.
     auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
@@ -94,6 +140,11 @@ void run(const TrainArgs& a) {
     const int64_t held_out = n / 10;
     const auto validation = table.index_select(0, order.narrow(0, 0, held_out));
     const auto training = table.index_select(0, order.narrow(0, held_out, n - held_out));
+    auto rows = [&](int64_t start, int64_t count) {
+      return context.defined() ? context.index_select(0, order.narrow(0, start, count))
+                                     .to(c10::typeMetaToScalarType(torch::get_default_dtype()))
+                               : torch::Tensor();
+    };
     if (training.size(0) < 2)
       throw Error(std::string(kCommand) + ": '" + a.data + "' has " + std::to_string(n) +
                   " rows; training needs at least 2");
@@ -103,8 +154,9 @@ void run(const TrainArgs& a) {
     source = "'" + a.data + "' (" + std::to_string(training.size(0)) + " training, " +
              std::to_string(held_out) + " validation rows)";
     const auto dtype = c10::typeMetaToScalarType(torch::get_default_dtype());
-    report = train::fit(flow, training.to(dtype), fit_options, {},
-                        held_out > 0 ? validation.to(dtype) : torch::Tensor());
+    report = train::fit(flow, training.to(dtype), fit_options, rows(held_out, n - held_out),
+                        held_out > 0 ? validation.to(dtype) : torch::Tensor(),
+                        held_out > 0 ? rows(0, held_out) : torch::Tensor());
   }
   io::save(flow, a.out);
   if (!a.history.empty()) report.write(a.history);
@@ -151,6 +203,11 @@ void add_train_command(CLI::App& app) {
       ->add_option("--transform", a->transform,
                    "Inner transform of maf/realnvp: affine, spline or bernstein")
       ->capture_default_str();
+  command->add_option("--target-cols", a->target_cols,
+                      "With --data: the columns to model, 1-based (default: all but context)");
+  command->add_option("--context-cols", a->context_cols,
+                      "With --data: covariate columns, 1-based: the flow models p(targets | "
+                      "covariates)");
   command->add_option("--seed", a->seed, "Seed of initialisation, batches and split")
       ->capture_default_str();
   command->add_option("--threads", a->threads, "LibTorch intra-op threads")->capture_default_str();

@@ -76,6 +76,15 @@ expect 2 "'transform' is 'cubic'" -- train --transform cubic --density banana --
 expect 2 "'order' must be in \[4, 200\], got 2" -- train --flow bernstein --order 2 \
   --density banana --out "$tmp/never.flow"
 
+# A conditional transformation model p(y | x) from CSV columns.
+awk 'BEGIN { srand(3); print "x,y"; for (i = 0; i < 400; i++) { x = 4 * rand() - 2; printf "%.6f,%.6f\n", x, x + (rand() < 0.5 ? 1.5 : -1.5) + 0.3 * (rand() - 0.5) } }' >"$tmp/reg.csv"
+expect 0 "trained bernstein \(1 dims, .* on '.*reg\.csv'" -- train --flow bernstein --data "$tmp/reg.csv" \
+  --context-cols 1 --steps 20 --hidden 8 --out "$tmp/r.flow" --quiet
+expect 2 "column 1 is both a target and a context column" -- train --flow bernstein \
+  --data "$tmp/reg.csv" --context-cols 1 --target-cols 1 --out "$tmp/never.flow"
+expect 2 "context-cols needs column numbers from 1 to 2, got '3'" -- train --flow bernstein \
+  --data "$tmp/reg.csv" --context-cols 3 --out "$tmp/never.flow"
+
 # Pictures: plot and a tiny gallery (PNG and GIF signatures, the page's images).
 png() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
 expect 0 'wrote .*p\.png' -- plot --model "$tmp/m.flow" --density banana --kind both --bins 40 \
@@ -110,7 +119,7 @@ expect 1 "bad\.csv' is not a readable model file" -- eval --model "$tmp/bad.csv"
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow)$')"
+  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow)$')"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -136,13 +136,19 @@ class Painter {
   }
 
   void heatmap(const Box& cell, const PanelStyle& style, const std::vector<double>& values,
-               int64_t nx, int64_t ny, const Extent& e) {
+               int64_t nx, int64_t ny, const Extent& e, const std::vector<Line>& overlay) {
     const Size size = viewport(cell, {6.0, style.colorbar ? 9.0 : 1.5, 4.8, 2.4});
     pls_.wind(e.x_min, e.x_max, e.y_min, e.y_max);
     const auto [low, high] = value_range(values);
     const Columns z(values, nx, ny, /*pad=*/true);
     pls_.imagefr(z.rows.data(), static_cast<PLINT>(nx + 1), static_cast<PLINT>(ny + 1), e.x_min,
                  e.x_max, e.y_min, e.y_max, low, high, low, high, nullptr, nullptr);
+    for (size_t i = 0; i < overlay.size(); ++i) {  // points(): small dots over the image
+      pls_.col0(kFirstLineColour + static_cast<int>(i));
+      pls_.ssym(0.0, 0.5);
+      pls_.poin(static_cast<PLINT>(overlay[i].x.size()), overlay[i].x.data(), overlay[i].y.data(),
+                17);
+    }
     axes(e.x_min, e.x_max, e.y_min, e.y_max, size);
     labels(style);
     if (style.colorbar) colorbar(low, high, style.value_label, size);
@@ -283,6 +289,24 @@ Figure& Figure::heatmap(int row, int col, const Grid2D& grid, const PanelStyle& 
   return *this;
 }
 
+Figure& Figure::points(int row, int col, const torch::Tensor& xy) {
+  const auto where = panel_where("points", row, col);
+  if (row < 0 || row >= rows_ || col < 0 || col >= cols_ ||
+      panels_[row * cols_ + col].kind != Panel::Kind::kHeatmap)
+    throw Error(where + ": points go over a heatmap; draw the heatmap in this panel first");
+  check_floating(xy, "xy", where);
+  if (xy.dim() != 2 || xy.size(1) != 2 || xy.size(0) < 1)
+    throw Error(where + ": argument 'xy' must have shape [N, 2] with N >= 1, got " +
+                shape_string(xy.sizes()));
+  check_finite(xy, "xy", where);
+  auto cpu = xy.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  Line dots;
+  dots.x = to_vector(cpu.select(1, 0));
+  dots.y = to_vector(cpu.select(1, 1));
+  panels_[row * cols_ + col].lines.push_back(std::move(dots));
+  return *this;
+}
+
 Figure& Figure::surface3d(int row, int col, const Grid2D& grid, const PanelStyle& style) {
   const auto where = panel_where("surface3d", row, col);
   Panel& panel = empty_panel(row, col, where);
@@ -333,7 +357,7 @@ void Figure::draw(plstream& pls) const {
       const Box cell{c * cell_width, (c + 1) * cell_width, top - cell_height, top};
       switch (p.kind) {
         case Panel::Kind::kHeatmap:
-          painter.heatmap(cell, p.style, p.values, p.nx, p.ny, p.extent);
+          painter.heatmap(cell, p.style, p.values, p.nx, p.ny, p.extent, p.lines);
           break;
         case Panel::Kind::kLines:
           painter.lines(cell, p.style, p.lines);

@@ -53,6 +53,9 @@ class Figure {
   /// the smallest value (dark purple) to the largest (yellow).
   Figure& heatmap(int row, int col, const Grid2D& grid, const PanelStyle& style = {});
 
+  /// Dots at the rows of `xy` [N, 2] over the heatmap already in this panel
+  /// (e.g. the data under a fitted density), in the next line colour.
+  Figure& points(int row, int col, const torch::Tensor& xy);
   /// Curves on common axes spanning all their points, in line_colours() order.
   /// Each line needs x and y of the same length >= 1; all values finite.
   Figure& lines(int row, int col, const std::vector<Line>& lines, const PanelStyle& style = {});

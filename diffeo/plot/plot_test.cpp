@@ -314,6 +314,30 @@ TEST_F(Plot, FigureErrors) {
   expect_error([&] { figure.lines(0, 0, {{{0}, {0}}}); }, {"lines(0, 0)", "already filled"});
 }
 
+TEST_F(Plot, PointsOverlayAHeatmap) {
+  Figure plain(1, 1, 300, 240), dotted(1, 1, 300, 240);
+  plain.heatmap(0, 0, x_ramp());
+  dotted.heatmap(0, 0, x_ramp()).points(0, 0, torch::rand({50, 2}));
+  EXPECT_NE(plain.render().rgba, dotted.render().rgba);
+  Figure empty(1, 2, 400, 240);
+  diffeo::testing::expect_error(
+      [&] {
+        empty.points(0, 0, torch::rand({5, 2}));
+      },
+      {"points", "heatmap"});
+  empty.heatmap(0, 1, x_ramp());
+  diffeo::testing::expect_error(
+      [&] {
+        empty.points(0, 1, torch::rand({5, 3}));
+      },
+      {"points", "'xy'", "[5, 3]"});
+  diffeo::testing::expect_error(
+      [&] {
+        empty.points(0, 1, torch::full({2, 2}, NAN));
+      },
+      {"'xy'", "finite"});
+}
+
 TEST_F(Plot, ConstantDataAndSinglePointsStillDraw) {
   Figure figure(1, 2, 500, 250);
   figure.heatmap(0, 0, {torch::zeros({3, 3}), {0, 1, 0, 1}});

@@ -8,6 +8,7 @@
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/bijectors/conditional_elementwise.h"
+#include "diffeo/bijectors/elementwise.h"
 #include "diffeo/bijectors/inverse.h"
 #include "diffeo/nn/mlp.h"
 
@@ -30,9 +31,11 @@ Bijector bernstein_flow_bijector(const FlowOptions& options) {
     return ScalarAffine(torch::full({D}, shift), torch::full({D}, std::log(scale)));
   };
   // Data -> latent, applied last-listed first: a1 y + b1, then g, then a2 u + b2.
-  auto to_latent =
-      Chain({affine(-2.5, 5.0), BernsteinPolynomial(options.order(), std::vector<int64_t>{D}),
-             affine(0.5, 0.2)});
+  auto polynomial = BernsteinPolynomial(options.order(), std::vector<int64_t>{D});
+  auto to_latent = options.squash() == "sigmoid"
+                       // The reference's chain: sigmoid(a1 y + b1) into (0, 1) first.
+                       ? Chain({affine(-2.5, 5.0), polynomial, Sigmoid(), affine(0.0, 1.0)})
+                       : Chain({affine(-2.5, 5.0), polynomial, affine(0.5, 0.2)});
   return Block(Inverse(to_latent), 1);  // a vector bijector, like every flow's
 }
 

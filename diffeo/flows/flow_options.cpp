@@ -15,6 +15,7 @@ json to_json(const FlowOptions& o) {
           {"context_features", o.context_features()},
           {"transform", o.transform()},
           {"order", o.order()},
+          {"squash", o.squash()},
           {"bins", o.bins()},
           {"bound", o.bound()},
           {"log_scale_bound", o.log_scale_bound()},
@@ -31,6 +32,7 @@ FlowOptions options_from_json(const json& object) {
       .context_features(r.get("context_features", o.context_features()))
       .transform(r.get("transform", o.transform()))
       .order(r.get("order", o.order()))
+      .squash(r.get("squash", o.squash()))
       .bins(r.get("bins", o.bins()))
       .bound(r.get("bound", o.bound()))
       .log_scale_bound(r.get("log_scale_bound", o.log_scale_bound()))
@@ -54,6 +56,9 @@ void check_options(const FlowOptions& o, const std::string& where) {
   if (o.transform() != "affine" && o.transform() != "spline" && o.transform() != "bernstein")
     throw Error(where + ": argument 'transform' is '" + o.transform() +
                 "'; expected 'affine', 'spline' or 'bernstein'");
+  if (o.squash() != "none" && o.squash() != "sigmoid")
+    throw Error(where + ": argument 'squash' is '" + o.squash() +
+                "'; expected 'none' or 'sigmoid'");
   if (o.order() < 4 || o.order() > 200)
     throw Error(where + ": argument 'order' must be in [4, 200], got " + std::to_string(o.order()));
   check_positive(o.bins(), "bins", where);

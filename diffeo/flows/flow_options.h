@@ -30,6 +30,10 @@ struct FlowOptions {
   TORCH_ARG(std::string, transform) = "affine";
   /// Order M of Bernstein polynomials (transform "bernstein", flow "bernstein").
   TORCH_ARG(int64_t, order) = 8;
+  /// Flow "bernstein": "none" (exact, the polynomial continued linearly) or
+  /// "sigmoid" (the reference project's chain; its density misses the base's
+  /// mass outside a bounded interval, see BernsteinFlow).
+  TORCH_ARG(std::string, squash) = "none";
   /// Spline bins K and bound B (the spline acts on [-B, B], identity outside).
   TORCH_ARG(int64_t, bins) = 8;
   TORCH_ARG(double, bound) = 6.0;

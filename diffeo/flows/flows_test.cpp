@@ -154,6 +154,22 @@ TEST(FlowTraining, BernsteinFlowFitsABimodalSample) {
   EXPECT_LT(nll, gaussian - 0.3) << nll << " vs Gaussian " << gaussian;
 }
 
+// The exact chain integrates to 1; the reference's sigmoid chain misses the
+// base's mass outside z in (a2 g(0) + b2, a2 g(1) + b2) = (-2.5, 2.5) at the start.
+TEST(FlowTraining, BernsteinSquashChoices) {
+  auto mass = [](const std::string& squash) {
+    auto flow = build("bernstein", FlowOptions(1).squash(squash));
+    flow->to(torch::kFloat64);
+    torch::NoGradGuard no_grad;
+    auto y = torch::linspace(-60, 60, 240001, torch::kFloat64).unsqueeze(1);
+    return (flow->log_prob(y).exp().sum() * (120.0 / 240000)).item<double>();
+  };
+  EXPECT_NEAR(mass("none"), 1.0, 1e-4);
+  EXPECT_NEAR(mass("sigmoid"), std::erf(2.5 / std::sqrt(2.0)), 1e-4);  // Phi(2.5) - Phi(-2.5)
+  testing::expect_error([] { (void)build("bernstein", FlowOptions(1).squash("tanh")); },
+                        {"'squash'", "tanh"});
+}
+
 TEST(Registry, NamesAndErrors) {
   EXPECT_EQ(flow_names(), (std::vector<std::string>{"maf", "realnvp", "nsf", "glow", "bernstein"}));
   EXPECT_FALSE(flow_description("nsf").empty());

@@ -194,16 +194,7 @@ Result apply(const torch::Tensor& x, const torch::Tensor& params, bool inverse,
   const int64_t order = order_of(params, options, where);
   options.validate(order, where);
   check_same_dtype_device(params, "params", x, input, where);
-  const auto batch = params.sizes().slice(0, params.dim() - 1);
-  std::vector<int64_t> shape;
-  try {
-    shape = at::infer_size(x.sizes(), batch);
-  } catch (const c10::Error&) {
-    throw Error(where + ": argument 'params' of shape " + shape_string(params.sizes()) +
-                " does not broadcast with the input of shape " + shape_string(x.sizes()) +
-                " (its leading dimensions " + shape_string(batch) +
-                " must broadcast with the input's shape)");
-  }
+  const auto shape = broadcast_with_parameters(x, params, where);
 
   // Everything is computed in float64: the log-space basis of a float32 input
   // would lose about M float32 roundings of accuracy.

@@ -117,16 +117,7 @@ Result rational_quadratic(const torch::Tensor& x, const torch::Tensor& params, b
   const int64_t bins = bins_of(params, where);
   options.validate(bins, where);
   check_same_dtype_device(params, "params", x, inverse ? "y" : "x", where);
-  const auto batch = params.sizes().slice(0, params.dim() - 1);
-  std::vector<int64_t> shape;
-  try {
-    shape = at::infer_size(x.sizes(), batch);
-  } catch (const c10::Error&) {
-    throw Error(where + ": argument 'params' of shape " + shape_string(params.sizes()) +
-                " does not broadcast with the input of shape " + shape_string(x.sizes()) +
-                " (its leading dimensions " + shape_string(batch) +
-                " must broadcast with the input's shape)");
-  }
+  const auto shape = broadcast_with_parameters(x, params, where);
 
   auto k = knots(params, options);
   auto knot_shape = shape;

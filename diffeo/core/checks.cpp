@@ -99,6 +99,19 @@ void check_broadcasts_into(const torch::Tensor& t, const std::string& arg,
                 " (the trailing dimensions must equal it or be broadcast from 1)");
 }
 
+std::vector<int64_t> broadcast_with_parameters(const torch::Tensor& x, const torch::Tensor& params,
+                                               const std::string& where) {
+  const auto batch = params.sizes().slice(0, params.dim() - 1);
+  try {
+    return at::infer_size(x.sizes(), batch);
+  } catch (const c10::Error&) {
+    throw Error(where + ": argument 'params' of shape " + shape_string(params.sizes()) +
+                " does not broadcast with the input of shape " + shape_string(x.sizes()) +
+                " (its leading dimensions " + shape_string(batch) +
+                " must broadcast with the input's shape)");
+  }
+}
+
 void check_same_dtype_device(const torch::Tensor& t, const std::string& arg,
                              const torch::Tensor& reference, const std::string& reference_name,
                              const std::string& where) {

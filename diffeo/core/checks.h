@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace diffeo {
 
@@ -33,6 +34,12 @@ void check_event_shape(const torch::Tensor& t, const std::string& arg, int64_t r
 /// t's shape (elementwise bijectors apply per coordinate).
 void check_broadcasts_into(const torch::Tensor& t, const std::string& arg,
                            torch::IntArrayRef param_shape, const std::string& where);
+
+/// The shape that `x` and per-element parameters `params` ([batch..., P]: P
+/// values per element) broadcast to, i.e. infer_size(x, params without its
+/// last dimension); diffeo::Error naming `where` and both shapes otherwise.
+std::vector<int64_t> broadcast_with_parameters(const torch::Tensor& x, const torch::Tensor& params,
+                                               const std::string& where);
 
 /// `t` must share dtype and device with `reference` (a named parameter).
 void check_same_dtype_device(const torch::Tensor& t, const std::string& arg,

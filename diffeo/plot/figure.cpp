@@ -275,17 +275,17 @@ Figure::Panel& Figure::empty_panel(int row, int col, const std::string& where) {
   return panel;
 }
 
+// A heatmap or surface panel: the grid's values copied, [ny][nx] row-major.
+Figure::Panel Figure::grid_panel(Panel::Kind kind, const Grid2D& grid, const PanelStyle& style) {
+  return {kind,        style, to_vector(grid.values), grid.values.size(1), grid.values.size(0),
+          grid.extent, {}};
+}
+
 Figure& Figure::heatmap(int row, int col, const Grid2D& grid, const PanelStyle& style) {
   const auto where = panel_where("heatmap", row, col);
   Panel& panel = empty_panel(row, col, where);
   check_grid(grid, "grid", where);
-  panel = {Panel::Kind::kHeatmap,
-           style,
-           to_vector(grid.values),
-           grid.values.size(1),
-           grid.values.size(0),
-           grid.extent,
-           {}};
+  panel = grid_panel(Panel::Kind::kHeatmap, grid, style);
   return *this;
 }
 
@@ -314,13 +314,7 @@ Figure& Figure::surface3d(int row, int col, const Grid2D& grid, const PanelStyle
   if (grid.values.size(0) < 2 || grid.values.size(1) < 2)
     throw Error(where + ": argument 'grid.values' needs at least 2 x 2 values for a surface, got " +
                 shape_string(grid.values.sizes()));
-  panel = {Panel::Kind::kSurface,
-           style,
-           to_vector(grid.values),
-           grid.values.size(1),
-           grid.values.size(0),
-           grid.extent,
-           {}};
+  panel = grid_panel(Panel::Kind::kSurface, grid, style);
   return *this;
 }
 

@@ -87,6 +87,7 @@ class Figure {
   };
 
   Panel& empty_panel(int row, int col, const std::string& where);
+  static Panel grid_panel(Panel::Kind kind, const Grid2D& grid, const PanelStyle& style);
   void draw(plstream& stream) const;
 
   int rows_, cols_, width_, height_;

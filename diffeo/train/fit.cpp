@@ -50,7 +50,7 @@ void restore(Distribution model, const std::vector<torch::Tensor>& copies) {
 // Prints progress on stderr: a redrawn bar on a terminal, log lines otherwise.
 class Progress {
  public:
-  Progress(const FitOptions& o) : options_(o), tty_(::isatty(STDERR_FILENO)) {}
+  explicit Progress(const FitOptions& o) : options_(o), tty_(::isatty(STDERR_FILENO)) {}
   void update(int64_t step, double loss, double validation) {
     if (!options_.progress()) return;
     const bool last = step == options_.steps();
@@ -69,7 +69,7 @@ class Progress {
   }
 
  private:
-  FitOptions options_;
+  const FitOptions& options_;
   bool tty_;
 };
 
@@ -93,6 +93,7 @@ FitReport optimise(Distribution model,
   int64_t bad_in_a_row = 0, since_improvement = 0;
   double last_validation = NAN;
   report.stop_reason = "steps";
+  Progress progress(options);
 
   for (int64_t step = 1; step <= options.steps(); ++step) {
     if (options.schedule() == "cosine") {
@@ -150,7 +151,7 @@ FitReport optimise(Distribution model,
       }
     }
     const bool stopping = report.stop_reason == "early stopping";
-    Progress(options).update(stopping ? options.steps() : step, value, last_validation);
+    progress.update(stopping ? options.steps() : step, value, last_validation);
     if (stopping) break;
   }
   if (!report.validation_loss.empty()) restore(model, best);

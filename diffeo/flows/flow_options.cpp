@@ -20,6 +20,8 @@ json to_json(const FlowOptions& o) {
           {"bound", o.bound()},
           {"log_scale_bound", o.log_scale_bound()},
           {"variant", o.variant()},
+          {"image_shape", o.image_shape()},
+          {"levels", o.levels()},
           {"seed", o.seed()}};
 }
 
@@ -37,6 +39,8 @@ FlowOptions options_from_json(const json& object) {
       .bound(r.get("bound", o.bound()))
       .log_scale_bound(r.get("log_scale_bound", o.log_scale_bound()))
       .variant(r.get("variant", o.variant()))
+      .image_shape(r.get("image_shape", o.image_shape()))
+      .levels(r.get("levels", o.levels()))
       .seed(r.get("seed", o.seed()));
   r.finish();
   return o;
@@ -70,6 +74,17 @@ void check_options(const FlowOptions& o, const std::string& where) {
   if (!(o.log_scale_bound() > 0) || !std::isfinite(o.log_scale_bound()))
     throw Error(where + ": argument 'log_scale_bound' must be positive and finite, got " +
                 number_string(o.log_scale_bound()));
+  if (!o.image_shape().empty()) {
+    for (auto n : o.image_shape()) check_positive(n, "image_shape", where);
+    int64_t size = 1;
+    for (auto n : o.image_shape()) size *= n;
+    if (o.image_shape().size() != 3 || size != o.dim())
+      throw Error(where + ": argument 'image_shape' must be [C, H, W] with C * H * W == dim " +
+                  std::to_string(o.dim()) + ", got " + shape_string(o.image_shape()));
+  }
+  if (o.levels() < 0)
+    throw Error(where + ": argument 'levels' must be >= 0 (0: default), got " +
+                std::to_string(o.levels()));
   if (o.variant() != "coupling" && o.variant() != "autoregressive")
     throw Error(where + ": argument 'variant' is '" + o.variant() +
                 "'; expected 'coupling' or 'autoregressive'");

@@ -41,6 +41,14 @@ struct FlowOptions {
   TORCH_ARG(double, log_scale_bound) = 3.0;
   /// NSF variant: "coupling" or "autoregressive".
   TORCH_ARG(std::string, variant) = "coupling";
+  /// Images: the [C, H, W] shape of each event (dim == C * H * W; empty for
+  /// vector data).  Glow then builds the multi-scale image architecture and
+  /// the coupling flows (Real NVP, NSF) alternate checkerboard masks.
+  TORCH_ARG(std::vector<int64_t>, image_shape) = std::vector<int64_t>{};
+  /// Multi-scale Glow: number of scales (0: as many as the image halves to,
+  /// at most 3).  Each scale squeezes, runs `layers` steps and factors out half
+  /// of its channels, except the last.
+  TORCH_ARG(int64_t, levels) = 0;
   /// Seed of the initial weights (conditioners, LU init): equal specs give
   /// equal initial flows.
   TORCH_ARG(uint64_t, seed) = 0;

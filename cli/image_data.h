@@ -1,0 +1,48 @@
+#pragma once
+// What the subcommands share for image data sets: loading a split as the
+// model saw it, loading an image model, and drawing its sample grids.
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "diffeo/data/fashion_mnist.h"
+#include "diffeo/flows/flow.h"
+#include "diffeo/plot/image_grid.h"
+
+namespace diffeo::cli {
+
+/// The image data sets the command line knows ("fashion-mnist").
+const std::vector<std::string>& image_dataset_names();
+
+/// Split `split` ("train" / "test") of image data set `dataset` from
+/// `directory` (empty: the default), average-pooled by `downsample` (1: none).
+/// UsageError for an unknown data set name.
+data::ImageSet load_image_split(const std::string& dataset, const std::string& split,
+                                const std::string& directory, int64_t downsample,
+                                const std::string& command);
+
+/// The spec's "data" entry of a flow trained by `diffeo train --dataset`.
+struct ImageModelInfo {
+  std::string dataset;
+  int64_t downsample = 1;
+  int64_t classes = 0;  // > 0: class-conditional (one-hot context)
+};
+
+/// Loads a model written by `diffeo train --dataset` (eval mode), or a
+/// diffeo::Error saying that `path` is not an image model.
+flows::Flow load_image_model(const std::string& path, const std::string& command,
+                             ImageModelInfo* info);
+
+/// n samples of an image model as [n, C, H, W] in [0, 1], drawn with `seed`
+/// at `temperature`; a class-conditional model draws class i % classes for
+/// sample i, so a grid of `classes` columns shows one class per column.
+torch::Tensor image_samples(flows::Flow flow, const ImageModelInfo& info, int64_t n,
+                            uint64_t seed, double temperature);
+
+/// Writes image_samples as a PNG grid (`classes` columns for a conditional
+/// model, else square) and returns the picture for animations.
+plot::Image write_sample_grid(flows::Flow flow, const ImageModelInfo& info, int64_t n,
+                              uint64_t seed, double temperature, const std::string& path);
+
+}  // namespace diffeo::cli

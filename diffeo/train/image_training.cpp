@@ -1,0 +1,79 @@
+#include "diffeo/train/image_training.h"
+
+#include <cmath>
+#include <memory>
+
+#include "diffeo/core/checks.h"
+#include "diffeo/core/error.h"
+#include "diffeo/core/tensor_ops.h"
+#include "diffeo/data/batch_loader.h"
+#include "diffeo/data/dequantize.h"
+
+namespace diffeo::train {
+
+torch::Tensor one_hot(const torch::Tensor& labels, int64_t classes) {
+  check_positive(classes, "classes", "train::one_hot");
+  if (labels.numel() > 0 && (labels.min().item<int64_t>() < 0 ||
+                             labels.max().item<int64_t>() >= classes))
+    throw Error("train::one_hot: argument 'labels' must lie in 0.." +
+                std::to_string(classes - 1));
+  return torch::one_hot(labels.to(torch::kLong), classes)
+      .to(c10::typeMetaToScalarType(torch::get_default_dtype()));
+}
+
+BatchSampler image_batches(const torch::Tensor& pixels, int64_t batch_size, uint64_t seed,
+                           const torch::Tensor& labels, int64_t classes) {
+  const std::string where = "train::image_batches";
+  if (!pixels.defined() || pixels.dim() != 4)
+    throw Error(where + ": argument 'pixels' must be [N, C, H, W]");
+  std::vector<torch::Tensor> columns{pixels};
+  if (labels.defined()) columns.push_back(labels);
+  // Shared: BatchSampler is copied around, the loader's position must not be.
+  auto loader = std::make_shared<data::BatchLoader>(columns, batch_size, seed);
+  return [loader, batch_size, classes, where](int64_t n, at::Generator& generator) {
+    if (n != batch_size)
+      throw Error(where + ": asked for " + std::to_string(n) + " rows, but batches have " +
+                  std::to_string(batch_size) + "; give fit the same batch size");
+    auto batch = loader->next();
+    auto x = data::dequantize(batch[0], generator).flatten(1);
+    return std::make_pair(x, batch.size() > 1 ? train::one_hot(batch[1], classes) : torch::Tensor());
+  };
+}
+
+Estimate bits_per_dim(Distribution model, const torch::Tensor& pixels,
+                      const torch::Tensor& context, uint64_t seed) {
+  if (!pixels.defined() || pixels.dim() < 2 || pixels.size(0) == 0)
+    throw Error("train::bits_per_dim: argument 'pixels' must be [N >= 1, ...] images");
+  const int64_t n = pixels.size(0), dim = pixels[0].numel();
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto v = data::dequantize(pixels, generator).reshape({n, dim});
+  c10::InferenceMode inference;
+  auto log_prob = in_chunks(n, 1000, [&](int64_t start, int64_t rows) {
+    return model->log_prob(v.narrow(0, start, rows),
+                           context.defined() ? context.narrow(0, start, rows) : torch::Tensor())
+        .to(torch::kFloat64);
+  });
+  const auto nats = mean_estimate(log_prob);
+  return {data::bits_per_dim(nats.mean, dim), nats.standard_error / (dim * std::log(2.0))};
+}
+
+torch::Tensor sample_images(flows::Flow flow, int64_t n, at::Generator generator,
+                            double temperature, const torch::Tensor& context) {
+  const auto options = flow->flow_options();
+  const auto& shape = options.image_shape();
+  if (shape.size() != 3)
+    throw Error("train::sample_images: the flow has no image_shape; it models vectors of size " +
+                std::to_string(options.dim()));
+  check_positive(n, "n", "train::sample_images");
+  if (!(temperature > 0) || !std::isfinite(temperature))
+    throw Error("train::sample_images: argument 'temperature' must be positive, got " +
+                number_string(temperature));
+  c10::InferenceMode inference;
+  auto parameters = flow->parameters();
+  auto dtype = parameters.empty() ? torch::kFloat32 : parameters.front().scalar_type();
+  auto z = torch::randn({n, options.dim()}, generator, dtype) * temperature;
+  auto v = flow->bijector()->forward(z, context);
+  return v.reshape({n, shape[0], shape[1], shape[2]}).clamp(0, 1);
+}
+
+}  // namespace diffeo::train

@@ -5,6 +5,7 @@
 #include "diffeo/bijectors/affine.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
+#include "diffeo/bijectors/elementwise.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/flows/bernstein_flow.h"
@@ -69,6 +70,15 @@ Bijector standardization(const std::vector<double>& mean, const std::vector<doub
   return Block(ScalarAffine(loc, log_scale, /*learnable=*/false), 1);
 }
 
+// Unit-cube data v in (0, 1) from the logit space the inner flow models:
+// v = (sigmoid(y) - lambda) / (1 - 2 lambda), the inverse of the MAF paper's
+// y = logit(lambda + (1 - 2 lambda) v).
+Bijector unit_from_logit(double lambda) {
+  const double width = 1 - 2 * lambda;
+  auto to_unit = ScalarAffine(-lambda / width, -std::log(width), /*learnable=*/false);
+  return Block(Chain({to_unit, Sigmoid()}), 1);
+}
+
 }  // namespace
 
 void register_flow(const std::string& name, const std::string& description,
@@ -95,7 +105,11 @@ Flow build(const json& spec) {
   const auto name = reader.require<std::string>("flow");
   const auto options = options_from_json(reader.require<json>("options"));
   const auto standardize = reader.get<json>("standardize", json());
+  const auto logit = reader.get<json>("logit", json());
+  const auto data = reader.get<json>("data", json());
   reader.finish();
+  if (!standardize.is_null() && !logit.is_null())
+    throw Error("flow spec: give 'standardize' or 'logit', not both");
 
   // The spec alone fixes the initial weights: conditioners draw from the
   // global generator, seeded here from options.seed and then restored.
@@ -122,6 +136,19 @@ Flow build(const json& spec) {
                     number_string(v));
     bijector = Chain({standardization(mean, scale, options.dim()), bijector});
     full["standardize"] = {{"mean", mean}, {"scale", scale}};
+  }
+  if (!logit.is_null()) {
+    SpecReader l(logit, "flow spec 'logit'");
+    const auto lambda = l.require<double>("lambda");
+    l.finish();
+    if (!(lambda >= 0 && lambda < 0.5))
+      throw Error("flow spec: 'logit' lambda must be in [0, 0.5), got " + number_string(lambda));
+    bijector = Chain({unit_from_logit(lambda), bijector});
+    full["logit"] = {{"lambda", lambda}};
+  }
+  if (!data.is_null()) {
+    if (!data.is_object()) throw Error("flow spec: 'data' must be an object");
+    full["data"] = data;
   }
   return Flow(StandardNormal(options.dim()), bijector, full);
 }

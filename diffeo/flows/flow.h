@@ -18,7 +18,13 @@ namespace diffeo::flows {
 ///    "standardize": {"mean": [...], "scale": [...]}}   (the last optional)
 /// where `standardize` makes the flow model data in original units whose
 /// standardised version (x - mean) / scale the inner flow fits; log_prob then
-/// includes the Jacobian of the standardisation.
+/// includes the Jacobian of the standardisation.  Instead of "standardize" a
+/// spec may hold "logit": {"lambda": l} for data in the unit cube (dequantised
+/// images): the inner flow then models y = logit(l + (1 - 2 l) v) (the MAF
+/// paper's preprocessing), samples come out in (0, 1) and log_prob is the
+/// density of v itself, the preprocessing's Jacobian included.  An optional
+/// "data" object records what the flow was trained on (e.g. the data set and
+/// its downsampling); build keeps it verbatim and ignores it.
 class FlowImpl : public TransformedImpl {
  public:
   FlowImpl(Distribution base, Bijector bijector, json spec);

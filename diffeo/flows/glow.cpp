@@ -5,12 +5,14 @@
 #include "diffeo/bijectors/coupling.h"
 #include "diffeo/bijectors/lu_linear.h"
 #include "diffeo/core/error.h"
+#include "diffeo/flows/multiscale_glow.h"
 #include "diffeo/flows/transforms.h"
 
 namespace diffeo::flows {
 
 Bijector glow_bijector(const FlowOptions& options) {
   check_options(options, "Glow");
+  if (!options.image_shape().empty()) return multiscale_glow_bijector(options);
   const int64_t D = options.dim();
   if (D < 2) throw Error("Glow: argument 'dim' must be >= 2 for coupling layers, got 1");
   const int64_t steps = options.layers() > 0 ? options.layers() : 8;

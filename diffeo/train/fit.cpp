@@ -11,6 +11,7 @@
 #include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
+#include "diffeo/core/tensor_ops.h"
 
 namespace diffeo::train {
 
@@ -31,6 +32,9 @@ void check_fit_options(const FitOptions& o) {
   if (o.validate_every() < 0 || o.patience() < 0 || o.log_every() < 0)
     throw Error("fit: 'validate_every', 'patience' and 'log_every' must be >= 0");
   check_positive(o.max_bad_steps(), "max_bad_steps", "fit");
+  if (!(o.time_limit() >= 0) || !std::isfinite(o.time_limit()))
+    throw Error("fit: argument 'time_limit' must be >= 0 seconds (0: none), got " +
+                number_string(o.time_limit()));
 }
 
 std::vector<torch::Tensor> snapshot(Distribution model) {
@@ -48,21 +52,26 @@ void restore(Distribution model, const std::vector<torch::Tensor>& copies) {
 }
 
 // Prints progress on stderr: a redrawn bar on a terminal, log lines otherwise.
+// Under a time limit the bar and lines show the minutes as well.
 class Progress {
  public:
   explicit Progress(const FitOptions& o) : options_(o), tty_(::isatty(STDERR_FILENO)) {}
-  void update(int64_t step, double loss, double validation) {
+  void update(int64_t step, double loss, double validation, double seconds, bool last) {
     if (!options_.progress()) return;
-    const bool last = step == options_.steps();
+    const double limit = options_.time_limit();
+    double fraction = static_cast<double>(step) / options_.steps();
+    if (limit > 0) fraction = std::max(fraction, seconds / limit);
+    char clock[64] = "";
+    if (limit > 0) std::snprintf(clock, sizeof clock, " %.1f/%.0f min", seconds / 60, limit / 60);
     if (tty_) {
       const int width = 30;
-      const int filled = static_cast<int>(width * step / options_.steps());
-      std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4f%s", std::string(filled, '#').c_str(),
+      const int filled = static_cast<int>(width * std::min(1.0, last ? 1.0 : fraction));
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld%s loss %.4f%s", std::string(filled, '#').c_str(),
                    std::string(width - filled, '.').c_str(), static_cast<long long>(step),
-                   static_cast<long long>(options_.steps()), loss, last ? "\n" : "");
+                   static_cast<long long>(options_.steps()), clock, loss, last ? "\n" : "");
     } else if (last || (options_.log_every() > 0 && step % options_.log_every() == 0)) {
-      std::fprintf(stderr, "step %lld/%lld loss %.4f", static_cast<long long>(step),
-                   static_cast<long long>(options_.steps()), loss);
+      std::fprintf(stderr, "step %lld/%lld%s loss %.4f", static_cast<long long>(step),
+                   static_cast<long long>(options_.steps()), clock, loss);
       if (std::isfinite(validation)) std::fprintf(stderr, " validation %.4f", validation);
       std::fprintf(stderr, "\n");
     }
@@ -95,9 +104,12 @@ FitReport optimise(Distribution model,
   report.stop_reason = "steps";
   Progress progress(options);
 
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   for (int64_t step = 1; step <= options.steps(); ++step) {
     if (options.schedule() == "cosine") {
-      const double t = static_cast<double>(step - 1) / options.steps();
+      double t = static_cast<double>(step - 1) / options.steps();
+      if (options.time_limit() > 0)
+        t = std::min(1.0, std::max(t, elapsed() / options.time_limit()));
       const double lr = options.learning_rate() * (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t)));
       for (auto& group : adam.param_groups())
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
@@ -150,13 +162,16 @@ FitReport optimise(Distribution model,
         }
       }
     }
-    const bool stopping = report.stop_reason == "early stopping";
-    progress.update(stopping ? options.steps() : step, value, last_validation);
+    if (options.time_limit() > 0 && elapsed() >= options.time_limit() &&
+        report.stop_reason == "steps")
+      report.stop_reason = "time limit";
+    const bool stopping = report.stop_reason != "steps";
+    progress.update(step, value, last_validation, elapsed(), stopping || step == options.steps());
     if (stopping) break;
   }
   if (!report.validation_loss.empty()) restore(model, best);
   model->eval();
-  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  report.seconds = elapsed();
   return report;
 }
 
@@ -170,6 +185,11 @@ FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions&
   check_fit_options(options);
   auto validation_generator = at::make_generator<at::CPUGeneratorImpl>(options.seed() + 1);
   const auto validation = sampler(8192, validation_generator);
+  return fit(model, sampler, options, validation.first, validation.second);
+}
+
+FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options,
+              const torch::Tensor& validation, const torch::Tensor& validation_context) {
   return optimise(
       model,
       [&](at::Generator& generator) {
@@ -177,8 +197,15 @@ FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions&
         return -model->log_prob(x, ctx).mean();
       },
       [&] {
+        if (!validation.defined()) return static_cast<double>(NAN);
         torch::NoGradGuard no_grad;
-        return -model->log_prob(validation.first, validation.second).mean().item<double>();
+        // Chunks bound the memory of wide models (images) on large sets.
+        auto log_prob = in_chunks(validation.size(0), 1024, [&](int64_t start, int64_t rows) {
+          auto ctx = validation_context.defined() ? validation_context.narrow(0, start, rows)
+                                                  : torch::Tensor();
+          return model->log_prob(validation.narrow(0, start, rows), ctx);
+        });
+        return -log_prob.mean().item<double>();
       },
       options);
 }

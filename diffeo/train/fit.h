@@ -16,6 +16,9 @@ namespace diffeo::train {
 /// Options of fit and fit_reverse_kl, TORCH_ARG style.
 struct FitOptions {
   TORCH_ARG(int64_t, steps) = 5000;
+  /// Stop after this many seconds of training (0: no limit).  The cosine
+  /// schedule then follows whichever of steps or time runs out first.
+  TORCH_ARG(double, time_limit) = 0;
   TORCH_ARG(int64_t, batch_size) = 256;
   /// Adam's learning rate at the start.
   TORCH_ARG(double, learning_rate) = 1e-3;
@@ -48,7 +51,7 @@ struct FitReport {
   int64_t steps = 0;
   int64_t skipped_steps = 0;  // non-finite loss or gradient: not applied
   double best_validation = 0;
-  std::string stop_reason;  // "steps", "early stopping"
+  std::string stop_reason;  // "steps", "early stopping", "time limit"
   double seconds = 0;
 
   json to_json() const;
@@ -63,6 +66,12 @@ using BatchSampler =
 /// Maximum likelihood with fresh batches from `sampler` (e.g. a toy density);
 /// the validation set is one batch of 8192 drawn up front with seed + 1.
 FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options);
+
+/// The same with a given validation set [n, event...] (and its context), e.g.
+/// held-out images while the sampler dequantises fresh training batches.  The
+/// validation loss is evaluated in chunks without autograd.
+FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options,
+              const torch::Tensor& validation, const torch::Tensor& validation_context = {});
 
 /// Maximum likelihood on a data set `data` [N, event...] with optional
 /// per-row `context` [N, features]: shuffled minibatches, epoch after epoch.

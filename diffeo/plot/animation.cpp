@@ -67,13 +67,18 @@ const Quantiser& quantiser() {
 
 }  // namespace
 
-void Animation::add_frame(const Figure& figure) {
-  if (!frames_.empty() && (figure.width() != width_ || figure.height() != height_))
-    throw Error("plot::Animation::add_frame: argument 'figure' is " +
-                std::to_string(figure.width()) + " x " + std::to_string(figure.height()) +
-                " pixels, but the animation's frames are " + std::to_string(width_) + " x " +
-                std::to_string(height_));
-  const Image image = figure.render();
+void Animation::add_frame(const Figure& figure) { add_frame(figure.render()); }
+
+void Animation::add_frame(const Image& image) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgba.size() != static_cast<size_t>(image.width) * image.height * 4)
+    throw Error("plot::Animation::add_frame: argument 'image' has " +
+                std::to_string(image.rgba.size()) + " bytes for " + std::to_string(image.width) +
+                " x " + std::to_string(image.height) + " RGBA pixels");
+  if (!frames_.empty() && (image.width != width_ || image.height != height_))
+    throw Error("plot::Animation::add_frame: the new frame is " + std::to_string(image.width) +
+                " x " + std::to_string(image.height) + " pixels, but the animation's frames are " +
+                std::to_string(width_) + " x " + std::to_string(height_));
   width_ = image.width;
   height_ = image.height;
   frames_.push_back(quantiser()(image));

@@ -19,6 +19,8 @@ class Animation {
  public:
   /// Renders `figure` and appends it as the next frame.
   void add_frame(const Figure& figure);
+  /// Appends pixels already rendered (e.g. an image_grid of samples).
+  void add_frame(const Image& image);
 
   int64_t frames() const { return static_cast<int64_t>(frames_.size()); }
 

@@ -19,9 +19,9 @@ Image image_grid(const torch::Tensor& images, const ImageGridOptions& options) {
   if (options.columns() < 0 || options.zoom() < 1 || options.padding() < 0)
     throw Error(where + ": options need columns >= 0, zoom >= 1 and padding >= 0");
   const int64_t n = images.size(0), C = images.size(1), H = images.size(2), W = images.size(3);
-  const int64_t columns =
-      options.columns() > 0 ? options.columns()
-                            : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
+  const int64_t columns = options.columns() > 0
+                              ? options.columns()
+                              : static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n))));
   const int64_t rows = (n + columns - 1) / columns;
   const int64_t zoom = options.zoom(), pad = options.padding();
   const int64_t width = columns * (W * zoom + pad) + pad, height = rows * (H * zoom + pad) + pad;
@@ -37,7 +37,9 @@ Image image_grid(const torch::Tensor& images, const ImageGridOptions& options) {
 
   const auto pixels = images.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   const float* data = pixels.data_ptr<float>();
-  auto level = [](float v) { return static_cast<uint8_t>(std::lround(255 * std::clamp(v, 0.f, 1.f))); };
+  auto level = [](float v) {
+    return static_cast<uint8_t>(std::lround(255 * std::clamp(v, 0.f, 1.f)));
+  };
   for (int64_t k = 0; k < n; ++k) {
     const int64_t top = pad + (k / columns) * (H * zoom + pad);
     const int64_t left = pad + (k % columns) * (W * zoom + pad);
@@ -83,8 +85,8 @@ void save_png(const Image& image, const std::string& path) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgba.size() != static_cast<size_t>(image.width) * image.height * 4)
     throw Error(where + ": argument 'image' has " + std::to_string(image.rgba.size()) +
-                " bytes for " + std::to_string(image.width) + " x " +
-                std::to_string(image.height) + " RGBA pixels");
+                " bytes for " + std::to_string(image.width) + " x " + std::to_string(image.height) +
+                " RGBA pixels");
   // Each row: filter type 0 (none), then the row's bytes.
   const size_t row = static_cast<size_t>(image.width) * 4;
   std::string raw;

@@ -29,8 +29,8 @@ uint32_t read_u32(const std::string& s, size_t at) {
 
 TEST(ImageGrid, TilesImagesRowByRowWithZoomAndPadding) {
   // Three 1x2x2 images: values 0, 0.5 and 1 (one pixel NaN in the last).
-  auto images = torch::stack({torch::zeros({1, 2, 2}), torch::full({1, 2, 2}, 0.5),
-                              torch::ones({1, 2, 2})});
+  auto images =
+      torch::stack({torch::zeros({1, 2, 2}), torch::full({1, 2, 2}, 0.5), torch::ones({1, 2, 2})});
   images[2][0][1][1] = NAN;
   const auto grid = image_grid(images, ImageGridOptions().columns(2).zoom(2).padding(1));
   // 2 columns of (2 * 2 + 1) pixels plus the left padding; 2 rows likewise.
@@ -52,10 +52,16 @@ TEST(ImageGrid, TilesImagesRowByRowWithZoomAndPadding) {
 TEST(ImageGrid, RefusesBadInput) {
   expect_error([] { image_grid(torch::rand({2, 2, 4, 4})); }, {"C = 1 or 3"});
   expect_error([] { image_grid(torch::rand({4, 4})); }, {"[N >= 1, C = 1 or 3, H, W]"});
-  expect_error([] { image_grid(torch::rand({1, 1, 4, 4}), ImageGridOptions().zoom(0)); },
-               {"zoom >= 1"});
-  expect_error([] { image_grid(torch::zeros({1, 1, 4000, 4000}), ImageGridOptions().zoom(10)); },
-               {"use fewer images"});
+  expect_error(
+      [] {
+        image_grid(torch::rand({1, 1, 4, 4}), ImageGridOptions().zoom(0));
+      },
+      {"zoom >= 1"});
+  expect_error(
+      [] {
+        image_grid(torch::zeros({1, 1, 4000, 4000}), ImageGridOptions().zoom(10));
+      },
+      {"use fewer images"});
 }
 
 TEST(ImageGrid, PngHoldsExactlyThePixels) {
@@ -106,8 +112,11 @@ TEST(ImageGrid, GridsBecomeAnimationFrames) {
   animation.add_frame(image_grid(torch::rand({4, 1, 3, 3})));
   animation.add_frame(image_grid(torch::rand({4, 1, 3, 3})));
   EXPECT_EQ(animation.frames(), 2);
-  expect_error([&] { animation.add_frame(image_grid(torch::rand({9, 1, 3, 3}))); },
-               {"the animation's frames are"});
+  expect_error(
+      [&] {
+        animation.add_frame(image_grid(torch::rand({9, 1, 3, 3})));
+      },
+      {"the animation's frames are"});
 }
 
 }  // namespace

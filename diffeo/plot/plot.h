@@ -4,4 +4,5 @@
 #include "diffeo/plot/animation.h"
 #include "diffeo/plot/figure.h"
 #include "diffeo/plot/grid.h"
+#include "diffeo/plot/image_grid.h"
 #include "diffeo/plot/palette.h"

@@ -470,7 +470,7 @@ TEST_F(Plot, AnimationErrors) {
   large.heatmap(0, 0, x_ramp());
   animation.add_frame(small);
   expect_error([&] { animation.add_frame(large); },
-               {"add_frame", "'figure' is 300 x 150", "frames are 200 x 150"});
+               {"add_frame", "the new frame is 300 x 150", "frames are 200 x 150"});
   expect_error([&] { animation.save_gif(path("a.gif"), 0); }, {"'delay_ms'"});
   EXPECT_EQ(files(), std::vector<std::string>{});
 }

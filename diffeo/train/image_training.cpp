@@ -13,10 +13,9 @@ namespace diffeo::train {
 
 torch::Tensor one_hot(const torch::Tensor& labels, int64_t classes) {
   check_positive(classes, "classes", "train::one_hot");
-  if (labels.numel() > 0 && (labels.min().item<int64_t>() < 0 ||
-                             labels.max().item<int64_t>() >= classes))
-    throw Error("train::one_hot: argument 'labels' must lie in 0.." +
-                std::to_string(classes - 1));
+  if (labels.numel() > 0 &&
+      (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= classes))
+    throw Error("train::one_hot: argument 'labels' must lie in 0.." + std::to_string(classes - 1));
   return torch::one_hot(labels.to(torch::kLong), classes)
       .to(c10::typeMetaToScalarType(torch::get_default_dtype()));
 }
@@ -36,21 +35,27 @@ BatchSampler image_batches(const torch::Tensor& pixels, int64_t batch_size, uint
                   std::to_string(batch_size) + "; give fit the same batch size");
     auto batch = loader->next();
     auto x = data::dequantize(batch[0], generator).flatten(1);
-    return std::make_pair(x, batch.size() > 1 ? train::one_hot(batch[1], classes) : torch::Tensor());
+    return std::make_pair(x,
+                          batch.size() > 1 ? train::one_hot(batch[1], classes) : torch::Tensor());
   };
 }
 
-Estimate bits_per_dim(Distribution model, const torch::Tensor& pixels,
-                      const torch::Tensor& context, uint64_t seed) {
+Estimate bits_per_dim(Distribution model, const torch::Tensor& pixels, const torch::Tensor& context,
+                      uint64_t seed) {
   if (!pixels.defined() || pixels.dim() < 2 || pixels.size(0) == 0)
     throw Error("train::bits_per_dim: argument 'pixels' must be [N >= 1, ...] images");
   const int64_t n = pixels.size(0), dim = pixels[0].numel();
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const auto v = data::dequantize(pixels, generator).reshape({n, dim});
+  auto parameters = model->parameters();
+  const auto v = data::dequantize(pixels, generator)
+                     .reshape({n, dim})
+                     .to(parameters.empty() ? pixels.options().dtype(torch::kFloat32)
+                                            : parameters.front().options());
   c10::InferenceMode inference;
   auto log_prob = in_chunks(n, 1000, [&](int64_t start, int64_t rows) {
-    return model->log_prob(v.narrow(0, start, rows),
-                           context.defined() ? context.narrow(0, start, rows) : torch::Tensor())
+    return model
+        ->log_prob(v.narrow(0, start, rows),
+                   context.defined() ? context.narrow(0, start, rows) : torch::Tensor())
         .to(torch::kFloat64);
   });
   const auto nats = mean_estimate(log_prob);

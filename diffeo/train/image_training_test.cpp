@@ -26,9 +26,8 @@ flows::Flow unit_flow(const std::string& name, std::vector<int64_t> shape, doubl
   auto options = flows::FlowOptions(dim).image_shape(shape).layers(2).hidden({16}).levels(1);
   options.context_features(context);
   if (name == "nsf") options.bound(15.0);
-  return flows::build(json{{"flow", name},
-                           {"options", flows::to_json(options)},
-                           {"logit", {{"lambda", lambda}}}});
+  return flows::build(
+      json{{"flow", name}, {"options", flows::to_json(options)}, {"logit", {{"lambda", lambda}}}});
 }
 
 TEST(ImageTraining, LogitPreprocessingIsTheMafPapersJacobian) {
@@ -37,8 +36,14 @@ TEST(ImageTraining, LogitPreprocessingIsTheMafPapersJacobian) {
   // log-Jacobian: sum log(1 - 2 lambda) - log p - log(1 - p).
   torch::manual_seed(3);
   const double lambda = 1e-3;
-  auto flow = unit_flow("maf", {1, 2, 3}, lambda);
-  flow->to(torch::kFloat64);
+  // Samples lie in the unit cube.
+  auto x = unit_flow("realnvp", {1, 2, 3}, lambda)->sample(200);
+  EXPECT_GE(x.min().item<double>(), 0.0);
+  EXPECT_LE(x.max().item<double>(), 1.0);
+  // Built in float64 so that the preprocessing's constants are exact too.
+  c10::set_default_dtype(caffe2::TypeMeta::Make<double>());
+  auto flow = unit_flow("realnvp", {1, 2, 3}, lambda);
+  c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
   auto v = torch::rand({5, 6}, torch::kFloat64);
   auto p = lambda + (1 - 2 * lambda) * v;
   auto y = torch::log(p) - torch::log1p(-p);
@@ -46,10 +51,6 @@ TEST(ImageTraining, LogitPreprocessingIsTheMafPapersJacobian) {
                    torch::log(p) - torch::log1p(-p))
                       .sum(1);
   EXPECT_TRUE(torch::allclose(flow->log_prob(v), expected, 1e-12, 1e-10));
-  // Samples lie in the unit cube.
-  auto x = flow->sample(200);
-  EXPECT_GE(x.min().item<double>(), 0.0);
-  EXPECT_LE(x.max().item<double>(), 1.0);
   // The spec keeps the preprocessing, and refuses it next to a standardisation.
   EXPECT_EQ(flow->spec().at("logit").at("lambda").get<double>(), lambda);
   auto both = flow->spec();
@@ -83,7 +84,8 @@ TEST(ImageTraining, BitsPerDimMatchesAHandComputation) {
 }
 
 TEST(ImageTraining, BatchesAreDequantisedImagesWithOneHotClasses) {
-  auto pixels = torch::arange(8 * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({8, 1, 2, 2});
+  auto pixels =
+      torch::arange(8 * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({8, 1, 2, 2});
   auto labels = torch::arange(8, torch::kLong) % 3;
   auto sampler = image_batches(pixels, 4, /*seed=*/1, labels, 3);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(2);
@@ -117,8 +119,8 @@ TEST(ImageTraining, SamplesArePicturesAndTemperatureZeroIsTheMiddle) {
   expect_error([&] { sample_images(vector_flow, 2, generator); }, {"has no image_shape"});
 }
 
-// A few hundred 8x8 Fashion-MNIST images (the central 24x24 pooled by 3) and 40 steps: the training loss
-// falls clearly for each image model (the full runs are in docs/images.md).
+// A few hundred 8x8 Fashion-MNIST images (the central 24x24 pooled by 3) and 40 steps: the training
+// loss falls clearly for each image model (the full runs are in docs/images.md).
 class ImageTrainingRun : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ImageTrainingRun, LossFalls) {
@@ -127,9 +129,9 @@ TEST_P(ImageTrainingRun, LossFalls) {
   auto pixels = data::downsample_images(crops, 3);  // [512, 1, 8, 8]
   auto flow = unit_flow(GetParam(), {1, 8, 8}, 1e-6, /*context=*/10);
   auto sampler = image_batches(pixels, 32, 0, set.labels.narrow(0, 0, 512), 10);
-  auto report = fit(flow, sampler,
-                    FitOptions().steps(40).batch_size(32).learning_rate(3e-3).validate_every(0),
-                    {}, {});
+  auto report =
+      fit(flow, sampler,
+          FitOptions().steps(40).batch_size(32).learning_rate(3e-3).validate_every(0), {}, {});
   const auto& loss = report.train_loss;
   double first = 0, last = 0;
   for (int i = 0; i < 5; ++i) first += loss[i] / 5, last += loss[loss.size() - 1 - i] / 5;

@@ -88,6 +88,16 @@ const data::ToyDensity& density_option(const std::string& name, bool need_sample
   return density;
 }
 
+flows::FlowOptions checked_flow_options(const flows::FlowOptions& options, const std::string& flow,
+                                        const std::string& command) {
+  try {
+    flows::check_options(options, flow);
+  } catch (const Error& e) {
+    throw UsageError(command, e.what());
+  }
+  return options;
+}
+
 void set_threads(int64_t threads, const std::string& command) {
   require_positive(threads, "--threads", command);
   torch::set_num_threads(static_cast<int>(threads));

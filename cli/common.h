@@ -44,6 +44,10 @@ void require_flow(const std::string& name, const std::string& command);
 const data::ToyDensity& density_option(const std::string& name, bool need_sampler,
                                        const std::string& command);
 
+/// `options` after flows::check_options for `flow`, its errors as UsageError.
+flows::FlowOptions checked_flow_options(const flows::FlowOptions& options, const std::string& flow,
+                                        const std::string& command);
+
 /// Sets LibTorch's intra-op threads (it starts with one on these machines).
 void set_threads(int64_t threads, const std::string& command);
 

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -18,6 +19,8 @@
 #include "diffeo/core/spec.h"
 #include "diffeo/data/table.h"
 #include "diffeo/train/evaluate.h"
+#include "diffeo/train/image_training.h"
+#include "image_data.h"
 
 namespace diffeo::cli {
 
@@ -26,7 +29,7 @@ namespace {
 const char* kCommand = "eval";
 
 struct EvalArgs {
-  std::string model, data, density;
+  std::string model, data, density, dataset, split = "test", data_dir;
   int64_t n = 100000, threads = 1;
   uint64_t seed = 0;
   bool json = false;
@@ -34,9 +37,50 @@ struct EvalArgs {
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(); }
 
+// An image model on a split of its data set, in bits/dim of the 8-bit data.
+void run_images(const EvalArgs& a) {
+  set_threads(a.threads, kCommand);
+  ImageModelInfo info;
+  auto flow = load_image_model(a.model, kCommand, &info);
+  if (info.dataset != a.dataset)
+    throw Error(std::string(kCommand) + ": '" + a.model + "' was trained on " + info.dataset +
+                ", not " + a.dataset);
+  const auto set = load_image_split(a.dataset, a.split, a.data_dir, info.downsample, kCommand);
+  if (set.images[0].numel() != flow->flow_options().dim())
+    throw Error(std::string(kCommand) + ": the " + a.dataset + " images have " +
+                std::to_string(set.images[0].numel()) + " pixels but '" + a.model + "' models " +
+                std::to_string(flow->flow_options().dim()));
+  const auto context =
+      info.classes > 0 ? train::one_hot(set.labels, info.classes) : torch::Tensor();
+  const auto start = std::chrono::steady_clock::now();
+  const auto bpd = train::bits_per_dim(flow, set.images, context, a.seed);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (a.json) {
+    std::cout << json{{"model", a.model},
+                      {"dataset", a.dataset},
+                      {"split", a.split},
+                      {"images", set.images.size(0)},
+                      {"seed", a.seed},
+                      {"bits_per_dim", finite_or_null(bpd.mean)},
+                      {"bits_per_dim_se", finite_or_null(bpd.standard_error)},
+                      {"seconds", elapsed}}
+                     .dump()
+              << "\n";
+    return;
+  }
+  std::printf("%-12s %s\n", "model", a.model.c_str());
+  std::printf("%-12s %s %s (%lld images, dequantisation seed %llu)\n", "data", a.dataset.c_str(),
+              a.split.c_str(), static_cast<long long>(set.images.size(0)),
+              static_cast<unsigned long long>(a.seed));
+  std::printf("%-12s %s +- %s\n", "bits/dim", number(bpd.mean).c_str(),
+              number(bpd.standard_error).c_str());
+}
+
 void run(const EvalArgs& a) {
+  if (!a.dataset.empty()) return run_images(a);
   if (a.density.empty() == a.data.empty())
-    throw UsageError(kCommand, "give exactly one of --data FILE or --density NAME");
+    throw UsageError(kCommand, "give exactly one of --data FILE, --density NAME or --dataset NAME");
   require_positive(a.n, "-n", kCommand);
   if (!a.data.empty()) require_extension(a.data, "--data", {".csv", ".npy"}, kCommand);
   const data::ToyDensity* density =
@@ -106,8 +150,19 @@ void add_eval_command(CLI::App& app) {
   auto* density = command->add_option("--density", a->density,
                                       "Toy density to draw fresh samples from and score");
   data->excludes(density);
+  command
+      ->add_option("--dataset", a->dataset,
+                   "Image data set of an image model (fashion-mnist): test bits/dim")
+      ->excludes(data)
+      ->excludes(density);
+  command->add_option("--split", a->split, "--dataset: split to score (test or train)")
+      ->capture_default_str();
+  command->add_option("--data-dir", a->data_dir,
+                      "--dataset: directory of the IDX files (default: the Debian package's)");
   command->add_option("-n", a->n, "Samples drawn from --density")->capture_default_str();
-  command->add_option("--seed", a->seed, "Seed of the --density draws")->capture_default_str();
+  command
+      ->add_option("--seed", a->seed, "Seed of the --density draws or the --dataset dequantisation")
+      ->capture_default_str();
   command->add_option("--threads", a->threads, "LibTorch intra-op threads")->capture_default_str();
   command->add_flag("--json", a->json, "Print one JSON object instead of text lines");
   command->callback([a] { run(*a); });

@@ -45,8 +45,8 @@ flows::Flow load_image_model(const std::string& path, const std::string& command
   return flow;
 }
 
-torch::Tensor image_samples(flows::Flow flow, const ImageModelInfo& info, int64_t n,
-                            uint64_t seed, double temperature) {
+torch::Tensor image_samples(flows::Flow flow, const ImageModelInfo& info, int64_t n, uint64_t seed,
+                            double temperature) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   torch::Tensor context;
   if (info.classes > 0)

@@ -37,8 +37,8 @@ flows::Flow load_image_model(const std::string& path, const std::string& command
 /// n samples of an image model as [n, C, H, W] in [0, 1], drawn with `seed`
 /// at `temperature`; a class-conditional model draws class i % classes for
 /// sample i, so a grid of `classes` columns shows one class per column.
-torch::Tensor image_samples(flows::Flow flow, const ImageModelInfo& info, int64_t n,
-                            uint64_t seed, double temperature);
+torch::Tensor image_samples(flows::Flow flow, const ImageModelInfo& info, int64_t n, uint64_t seed,
+                            double temperature);
 
 /// Writes image_samples as a PNG grid (`classes` columns for a conditional
 /// model, else square) and returns the picture for animations.

@@ -16,6 +16,7 @@
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/toy_fit.h"
+#include "train_args.h"
 
 namespace diffeo::cli {
 
@@ -23,47 +24,38 @@ namespace {
 
 const char* kCommand = "train";
 
-struct TrainArgs {
-  std::string flow = "maf", density, data, out, history, hidden = "64,64";
-  std::string transform = flows::FlowOptions(2).transform();
-  std::string target_cols, context_cols;  // 1-based column lists for --data
-  // The library's defaults, so `diffeo train` and fit_toy / the gallery agree.
-  int64_t steps = train::FitOptions().steps(), batch_size = train::FitOptions().batch_size();
-  int64_t layers = 0, bins = flows::FlowOptions(2).bins(), threads = 1;
-  int64_t order = flows::FlowOptions(2).order();
-  double learning_rate = train::FitOptions().learning_rate();
-  uint64_t seed = 0;
-  bool quiet = false;
-};
-
 // Everything about the command line that can be checked without files.
 flows::FlowOptions check_arguments(const TrainArgs& a) {
-  if (a.density.empty() == a.data.empty())
-    throw UsageError(kCommand, "give exactly one of --density NAME or --data FILE");
   require_flow(a.flow, kCommand);
   require_positive(a.steps, "--steps", kCommand);
   require_positive(a.batch_size, "--batch-size", kCommand);
   require_positive(a.learning_rate, "--lr", kCommand);
   require_positive(a.bins, "--bins", kCommand);
-  if (a.layers < 0)
-    throw UsageError(
-        kCommand, "--layers must be >= 0 (0: the flow's default), got " + std::to_string(a.layers));
   if (!a.data.empty()) require_extension(a.data, "--data", {".csv", ".npy"}, kCommand);
   if (!a.density.empty()) density_option(a.density, /*need_sampler=*/true, kCommand);
   if (!a.history.empty()) require_extension(a.history, "--history", {".json", ".csv"}, kCommand);
-  auto options = flows::FlowOptions(/*dim=*/2)
-                     .layers(a.layers)
-                     .hidden(parse_widths(a.hidden, "--hidden", kCommand))
-                     .bins(a.bins)
-                     .order(a.order)
-                     .transform(a.transform)
-                     .seed(a.seed);
-  try {
-    flows::check_options(options, a.flow);
-  } catch (const Error& e) {
-    throw UsageError(kCommand, e.what());
-  }
-  return options;
+  return checked_flow_options(flows::FlowOptions(/*dim=*/2)
+                                  .layers(a.layers)
+                                  .hidden(parse_widths(a.hidden, "--hidden", kCommand))
+                                  .bins(a.bins)
+                                  .order(a.order)
+                                  .transform(a.transform)
+                                  .seed(a.seed),
+                              a.flow, kCommand);
+}
+
+// Fills the fields left at 0 / empty with the library's defaults.
+TrainArgs with_defaults(TrainArgs a) {
+  const train::FitOptions fit;
+  const flows::FlowOptions flow(2);
+  if (a.steps == 0) a.steps = fit.steps();
+  if (a.batch_size == 0) a.batch_size = fit.batch_size();
+  if (a.learning_rate == 0) a.learning_rate = fit.learning_rate();
+  if (a.bins == 0) a.bins = flow.bins();
+  if (a.order == 0) a.order = flow.order();
+  if (a.hidden.empty()) a.hidden = "64,64";
+  if (a.transform.empty()) a.transform = flow.transform();
+  return a;
 }
 
 // 1-based column numbers such as "1,3" (checked against the table's width).
@@ -103,7 +95,14 @@ std::pair<torch::Tensor, torch::Tensor> split_columns(const torch::Tensor& table
   return {pick(targets), pick(context)};
 }
 
-void run(const TrainArgs& a) {
+void run(const TrainArgs& args) {
+  if (!args.density.empty() + !args.data.empty() + !args.dataset.empty() != 1)
+    throw UsageError(kCommand, "give exactly one of --density NAME, --data FILE or --dataset NAME");
+  if (args.layers < 0)
+    throw UsageError(kCommand, "--layers must be >= 0 (0: the flow's default), got " +
+                                   std::to_string(args.layers));
+  if (!args.dataset.empty()) return train_on_images(args);
+  const TrainArgs a = with_defaults(args);
   auto options = check_arguments(a);
   set_threads(a.threads, kCommand);
   check_writable(a.out, "--out", kCommand);
@@ -188,21 +187,27 @@ void add_train_command(CLI::App& app) {
       "--data", a->data,
       "Data set (.csv or .npy, rows x columns); 10% of the rows are held out for validation");
   density->excludes(data);
-  command->add_option("--steps", a->steps, "Optimisation steps")->capture_default_str();
-  command->add_option("--batch-size", a->batch_size, "Rows per step")->capture_default_str();
-  command->add_option("--lr", a->learning_rate, "Adam's initial learning rate (cosine decay)")
-      ->capture_default_str();
+  command
+      ->add_option("--dataset", a->dataset,
+                   "Image data set: fashion-mnist (flows maf, nsf, glow; see docs/images.md)")
+      ->excludes(density)
+      ->excludes(data);
+  // 0 / empty: the default of the chosen path, given in each help text.
+  command->add_option("--steps", a->steps,
+                      "Optimisation steps (default 5000; --dataset: until --minutes)");
+  command->add_option("--batch-size", a->batch_size, "Rows per step (default 256; images 64)");
+  command->add_option("--lr", a->learning_rate,
+                      "Adam's initial learning rate, cosine decay (default 1e-3; images per flow)");
   command->add_option("--layers", a->layers, "Flow layers (0: the flow's default)")
       ->capture_default_str();
-  command->add_option("--hidden", a->hidden, "Hidden widths of each conditioner, comma list")
-      ->capture_default_str();
-  command->add_option("--bins", a->bins, "Spline bins (nsf)")->capture_default_str();
-  command->add_option("--order", a->order, "Bernstein polynomial order (bernstein)")
-      ->capture_default_str();
-  command
-      ->add_option("--transform", a->transform,
-                   "Inner transform of maf/realnvp: affine, spline or bernstein")
-      ->capture_default_str();
+  command->add_option("--hidden", a->hidden,
+                      "Hidden widths of each conditioner, comma list (default 64,64; images per "
+                      "flow; glow: conv channels)");
+  command->add_option("--bins", a->bins, "Spline bins (nsf; default 8, images 4)");
+  command->add_option("--order", a->order, "Bernstein polynomial order (bernstein; default 8)");
+  command->add_option("--transform", a->transform,
+                      "Inner transform of maf/realnvp: affine, spline or bernstein (default "
+                      "affine)");
   command->add_option("--target-cols", a->target_cols,
                       "With --data: the columns to model, 1-based (default: all but context)");
   command->add_option("--context-cols", a->context_cols,
@@ -214,7 +219,52 @@ void add_train_command(CLI::App& app) {
   command->add_option("--out", a->out, "Model file to write")->required();
   command->add_option("--history", a->history, "Loss history to write (.json or .csv)");
   command->add_flag("--quiet", a->quiet, "No progress on stderr");
-  command->callback([a] { run(*a); });
+  // Image data sets.
+  command->add_option("--minutes", a->minutes,
+                      "--dataset: training time budget in minutes (default 60)");
+  command->add_option("--levels", a->levels, "glow on images: number of scales (0: default)")
+      ->capture_default_str();
+  command
+      ->add_option("--downsample", a->downsample,
+                   "--dataset: average-pool the images by this factor (e.g. 2: 14x14)")
+      ->capture_default_str();
+  command->add_flag("--conditional", a->conditional,
+                    "--dataset: condition the flow on the class (one-hot context)");
+  command->add_option("--lambda", a->lambda, "--dataset: logit preprocessing's lambda")
+      ->capture_default_str();
+  command
+      ->add_option("--validation", a->validation,
+                   "--dataset: training images held out for validation")
+      ->capture_default_str();
+  command
+      ->add_option("--grid-every", a->grid_every,
+                   "--dataset: write a grid of 64 samples every N steps (0: never)")
+      ->capture_default_str();
+  command->add_option("--grid-dir", a->grid_dir,
+                      "--dataset: directory of the sample grids (default: beside --out)");
+  command->add_option("--gif", a->gif, "--dataset: also write the grids as an animated GIF");
+  command
+      ->add_option("--temperature", a->temperature,
+                   "--dataset: base temperature of the grids' samples")
+      ->capture_default_str();
+  command
+      ->add_option("--snapshot-minutes", a->snapshot_minutes,
+                   "--dataset: also save the model after this many minutes as "
+                   "OUT.<N>min.pt")
+      ->capture_default_str();
+  command->add_option("--data-dir", a->data_dir,
+                      "--dataset: directory of the IDX files (default: the Debian package's)");
+  // Options whose 0 means "default": an explicit 0 or negative value is still an error.
+  command->callback([a, command] {
+    auto given = [&](const char* option) { return command->count(option) > 0; };
+    if (given("--steps")) require_positive(a->steps, "--steps", kCommand);
+    if (given("--batch-size")) require_positive(a->batch_size, "--batch-size", kCommand);
+    if (given("--bins")) require_positive(a->bins, "--bins", kCommand);
+    if (given("--order")) require_positive(a->order, "--order", kCommand);
+    if (given("--lr")) require_positive(a->learning_rate, "--lr", kCommand);
+    if (given("--minutes")) require_positive(a->minutes, "--minutes", kCommand);
+    run(*a);
+  });
 }
 
 }  // namespace diffeo::cli

@@ -107,16 +107,18 @@ void train_on_images(const TrainArgs& args) {
   // A seeded hold-out for validation (dequantised once), the rest to train on.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
   const auto order = torch::randperm(n, generator, torch::kLong);
-  const auto held = order.narrow(0, 0, a.validation), kept = order.narrow(0, a.validation, n - a.validation);
+  const auto held = order.narrow(0, 0, a.validation),
+             kept = order.narrow(0, a.validation, n - a.validation);
   torch::Tensor validation, validation_context;
   if (a.validation > 0) {
     auto noise = at::make_generator<at::CPUGeneratorImpl>(a.seed + 1);
     validation = data::dequantize(all.images.index_select(0, held), noise).flatten(1);
     if (classes > 0) validation_context = train::one_hot(all.labels.index_select(0, held), classes);
   }
-  auto sampler = train::image_batches(all.images.index_select(0, kept), a.batch_size, a.seed,
-                                      classes > 0 ? all.labels.index_select(0, kept) : torch::Tensor(),
-                                      std::max<int64_t>(classes, 1));
+  auto sampler =
+      train::image_batches(all.images.index_select(0, kept), a.batch_size, a.seed,
+                           classes > 0 ? all.labels.index_select(0, kept) : torch::Tensor(),
+                           std::max<int64_t>(classes, 1));
 
   // Sample grids (same base draws every time, so the frames show the model
   // changing) and the snapshot, from fit's per-step callback.
@@ -154,7 +156,8 @@ void train_on_images(const TrainArgs& args) {
           .on_step([&](int64_t step, double) {
             if (a.grid_every > 0 && step % a.grid_every == 0) draw_grid(step);
             const double minutes =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                60;
             if (!snapshot_saved && minutes >= a.snapshot_minutes) {
               io::save(flow, snapshot);
               snapshot_saved = true;
@@ -172,8 +175,8 @@ void train_on_images(const TrainArgs& args) {
   for (const auto& p : flow->parameters()) parameters += p.numel();
   std::cout << "trained " << a.flow << " on " << a.dataset << " (" << C << "x" << H << "x" << W
             << ", " << n - a.validation << " training images, " << parameters
-            << " parameters): " << report.steps << " steps in " << seconds(report.seconds)
-            << " (" << report.stop_reason << ")";
+            << " parameters): " << report.steps << " steps in " << seconds(report.seconds) << " ("
+            << report.stop_reason << ")";
   if (report.skipped_steps > 0) std::cout << ", " << report.skipped_steps << " skipped";
   if (std::isfinite(report.best_validation))
     std::cout << ", best validation " << number(bpd) << " bits/dim";

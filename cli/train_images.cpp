@@ -130,7 +130,9 @@ void train_on_images(const TrainArgs& args) {
   if (!grid_dir.empty()) std::filesystem::create_directories(grid_dir);
   const int64_t grid_n = classes > 0 ? 10 * classes : 64;
   plot::Animation animation;
+  double grid_seconds = 0;  // not training time: fit does not count it either
   auto draw_grid = [&](int64_t step) {
+    const auto began = std::chrono::steady_clock::now();
     const bool was_training = flow->is_training();
     flow->eval();
     const auto path = (std::filesystem::path(grid_dir) /
@@ -139,6 +141,7 @@ void train_on_images(const TrainArgs& args) {
     auto picture = write_sample_grid(flow, info, grid_n, a.seed + 7, a.temperature, path);
     if (!a.gif.empty()) animation.add_frame(picture);
     flow->train(was_training);
+    grid_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   };
   const auto start = std::chrono::steady_clock::now();
   bool snapshot_saved = a.snapshot_minutes == 0;

@@ -104,6 +104,25 @@ expect 0 'maf +reused' -- gallery --out "$tmp/g" --densities banana --flows maf 
   --steps 20 --test-n 2000 --animation-steps 20 --resolution 40
 expect 2 "unknown flow 'flowy'" -- gallery --out "$tmp/g" --flows flowy
 
+# Images: a tiny run on 7x7 Fashion-MNIST (downsampled by 4) with grids, GIF and
+# a snapshot; test bits/dim; a sample grid.
+expect 0 'trained maf on fashion-mnist \(1x7x7, 59800 training images, [0-9]+ parameters\): 6 steps .*best validation [0-9.]+ bits/dim; saved .*img\.flow; grids in .*img_grids' \
+  -- train --dataset fashion-mnist --downsample 4 --flow maf --hidden 32 --steps 6 \
+  --validation 200 --grid-every 3 --gif "$tmp/img.gif" --out "$tmp/img.flow" --quiet
+check "grids at steps 0, 3 and 6 are PNGs and the GIF has them" \
+  bash -c 'for s in 0 3 6; do test "$(head -c 4 "$1/img_grids/maf_fashion-mnist_$s.png" | tail -c 3)" = PNG || exit 1; done; test "$(head -c 6 "$1/img.gif")" = GIF89a' _ "$tmp"
+expect 0 'bits/dim +[0-9.]+ \+- [0-9.e-]+' -- eval --model "$tmp/img.flow" --dataset fashion-mnist
+expect 0 '"bits_per_dim":[0-9.]+.*"images":10000' -- eval --model "$tmp/img.flow" --dataset fashion-mnist --json
+expect 0 'wrote a grid of 9 samples \(temperature 0\.7\)' -- sample --model "$tmp/img.flow" --grid "$tmp/grid.png" -n 9 --temperature 0.7
+check "the sample grid is a PNG" bash -c 'test "$(head -c 4 "$1" | tail -c 3)" = PNG' _ "$tmp/grid.png"
+expect 2 "unknown image data set 'cifar'" -- train --dataset cifar --out "$tmp/never.flow"
+expect 2 "--dataset trains maf, realnvp, nsf or glow, not 'bernstein'" -- train --dataset fashion-mnist --flow bernstein --out "$tmp/never.flow"
+expect 1 "MultiscaleGlow: argument 'image_shape' \[1, 7, 7\] cannot be squeezed" -- train --dataset fashion-mnist --downsample 4 --flow glow --out "$tmp/never.flow"
+expect 2 '--minutes must be a positive number, got 0' -- train --dataset fashion-mnist --minutes 0 --out "$tmp/never.flow"
+expect 1 "is not an image model" -- sample --model "$tmp/m.flow" --grid "$tmp/never.png"
+expect 1 "is not an image model" -- eval --model "$tmp/m.flow" --dataset fashion-mnist
+expect 1 "nodir' does not exist; the Debian package dataset-fashion-mnist provides it" -- train --dataset fashion-mnist --data-dir "$tmp/nodir" --steps 2 --out "$tmp/never.flow"
+
 # Bad input: the exact exit code, one line on stderr, no output file.
 printf 'x,y\n1,2\n3,abc\n' >"$tmp/bad.csv"
 expect 1 "cannot open '.*missing\.csv'" -- train --data "$tmp/missing.csv" --out "$tmp/never.flow"
@@ -112,14 +131,14 @@ expect 2 "unknown flow 'foo'; known flows: maf" -- train --flow foo --density ba
 expect 2 '--steps must be a positive integer, got 0' -- train --density banana --steps 0 --out "$tmp/never.flow"
 expect 2 "unknown density 'nope'" -- train --density nope --out "$tmp/never.flow"
 expect 2 "unknown density 'nope'" -- eval --model "$tmp/m.flow" --density nope
-expect 2 'exactly one of --density NAME or --data FILE' -- train --out "$tmp/never.flow"
+expect 2 'exactly one of --density NAME, --data FILE or --dataset NAME' -- train --out "$tmp/never.flow"
 expect 2 "must end in \.csv or \.npy" -- sample --model "$tmp/m.flow" --out "$tmp/never.txt"
 expect 1 "bad\.csv' is not a readable model file" -- sample --model "$tmp/bad.csv" -n 10 --out "$tmp/never.csv"
 expect 1 "bad\.csv' is not a readable model file" -- eval --model "$tmp/bad.csv" --density banana
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow)$')"
+  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|img\.flow|img\.gif|img_grids|grid\.png)$')"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -61,17 +61,21 @@ class Progress {
     const double limit = options_.time_limit();
     double fraction = static_cast<double>(step) / options_.steps();
     if (limit > 0) fraction = std::max(fraction, seconds / limit);
-    char clock[64] = "";
-    if (limit > 0) std::snprintf(clock, sizeof clock, " %.1f/%.0f min", seconds / 60, limit / 60);
+    // "12/5000" without a time limit, "12 (1.5/60.0 min)" under one.
+    char where[96];
+    if (limit > 0)
+      std::snprintf(where, sizeof where, "%lld (%.1f/%.1f min)", static_cast<long long>(step),
+                    seconds / 60, limit / 60);
+    else
+      std::snprintf(where, sizeof where, "%lld/%lld", static_cast<long long>(step),
+                    static_cast<long long>(options_.steps()));
     if (tty_) {
       const int width = 30;
       const int filled = static_cast<int>(width * std::min(1.0, last ? 1.0 : fraction));
-      std::fprintf(stderr, "\r[%s%s] %lld/%lld%s loss %.4f%s", std::string(filled, '#').c_str(),
-                   std::string(width - filled, '.').c_str(), static_cast<long long>(step),
-                   static_cast<long long>(options_.steps()), clock, loss, last ? "\n" : "");
+      std::fprintf(stderr, "\r[%s%s] %s loss %.4f%s", std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), where, loss, last ? "\n" : "");
     } else if (last || (options_.log_every() > 0 && step % options_.log_every() == 0)) {
-      std::fprintf(stderr, "step %lld/%lld%s loss %.4f", static_cast<long long>(step),
-                   static_cast<long long>(options_.steps()), clock, loss);
+      std::fprintf(stderr, "step %s loss %.4f", where, loss);
       if (std::isfinite(validation)) std::fprintf(stderr, " validation %.4f", validation);
       std::fprintf(stderr, "\n");
     }
@@ -104,7 +108,12 @@ FitReport optimise(Distribution model,
   report.stop_reason = "steps";
   Progress progress(options);
 
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  // Training time: the wall time without the on_step callbacks (sample grids
+  // and the like), so the time limit and the schedule measure the training.
+  double in_callbacks = 0;
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(Clock::now() - start).count() - in_callbacks;
+  };
   for (int64_t step = 1; step <= options.steps(); ++step) {
     if (options.schedule() == "cosine") {
       double t = static_cast<double>(step - 1) / options.steps();
@@ -143,7 +152,11 @@ FitReport optimise(Distribution model,
     }
     bad_in_a_row = 0;
     adam.step();
-    if (options.on_step()) options.on_step()(step, value);
+    if (options.on_step()) {
+      const auto called = Clock::now();
+      options.on_step()(step, value);
+      in_callbacks += std::chrono::duration<double>(Clock::now() - called).count();
+    }
 
     const bool validate = options.validate_every() > 0 &&
                           (step % options.validate_every() == 0 || step == options.steps());

@@ -16,8 +16,9 @@ namespace diffeo::train {
 /// Options of fit and fit_reverse_kl, TORCH_ARG style.
 struct FitOptions {
   TORCH_ARG(int64_t, steps) = 5000;
-  /// Stop after this many seconds of training (0: no limit).  The cosine
-  /// schedule then follows whichever of steps or time runs out first.
+  /// Stop after this many seconds of training (0: no limit); time spent in
+  /// on_step is not counted.  The cosine schedule then follows whichever of
+  /// steps or time runs out first.
   TORCH_ARG(double, time_limit) = 0;
   TORCH_ARG(int64_t, batch_size) = 256;
   /// Adam's learning rate at the start.
@@ -52,7 +53,7 @@ struct FitReport {
   int64_t skipped_steps = 0;  // non-finite loss or gradient: not applied
   double best_validation = 0;
   std::string stop_reason;  // "steps", "early stopping", "time limit"
-  double seconds = 0;
+  double seconds = 0;  // training time, without the on_step callbacks
 
   json to_json() const;
   /// The history as JSON ({"train_loss": [...], ...}) or CSV (step,train_loss,validation_loss).

@@ -115,6 +115,10 @@ expect 0 'bits/dim +[0-9.]+ \+- [0-9.e-]+' -- eval --model "$tmp/img.flow" --dat
 expect 0 '"bits_per_dim":[0-9.]+.*"images":10000' -- eval --model "$tmp/img.flow" --dataset fashion-mnist --json
 expect 0 'wrote a grid of 9 samples \(temperature 0\.7\)' -- sample --model "$tmp/img.flow" --grid "$tmp/grid.png" -n 9 --temperature 0.7
 check "the sample grid is a PNG" bash -c 'test "$(head -c 4 "$1" | tail -c 3)" = PNG' _ "$tmp/grid.png"
+expect 0 'trained nsf on fashion-mnist \(1x7x7, 59900 training images' -- train --dataset fashion-mnist \
+  --downsample 4 --flow nsf --conditional --layers 2 --hidden 16 --steps 3 --validation 100 --out "$tmp/cond.flow" --quiet
+expect 0 'wrote a grid of 100 samples' -- sample --model "$tmp/cond.flow" --grid "$tmp/cond.png"
+expect 0 'bits/dim +[0-9.]+' -- eval --model "$tmp/cond.flow" --dataset fashion-mnist
 expect 2 "unknown image data set 'cifar'" -- train --dataset cifar --out "$tmp/never.flow"
 expect 2 "--dataset trains maf, realnvp, nsf or glow, not 'bernstein'" -- train --dataset fashion-mnist --flow bernstein --out "$tmp/never.flow"
 expect 1 "MultiscaleGlow: argument 'image_shape' \[1, 7, 7\] cannot be squeezed" -- train --dataset fashion-mnist --downsample 4 --flow glow --out "$tmp/never.flow"
@@ -138,7 +142,7 @@ expect 1 "bad\.csv' is not a readable model file" -- eval --model "$tmp/bad.csv"
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|img\.flow|img\.gif|img_grids|grid\.png)$')"
+  test -z "$(cd "$tmp" && ls | grep -Ev '^(stdout|stderr|m\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png)$')"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -7,9 +7,11 @@
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/bijectors/elementwise.h"
 #include "diffeo/core/checks.h"
+#include "diffeo/core/global_seed.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/flows/bernstein_flow.h"
 #include "diffeo/flows/glow.h"
+#include "diffeo/flows/hint.h"
 #include "diffeo/flows/maf.h"
 #include "diffeo/flows/nsf.h"
 #include "diffeo/flows/realnvp.h"
@@ -35,6 +37,10 @@ struct Registry {
        nsf_bijector},
       {"glow", "Glow: ActNorm, learned invertible linear map and affine coupling per step",
        glow_bijector},
+      {"hint",
+       "HINT: Householder mixing and recursive hierarchical affine couplings "
+       "(lower-triangular Jacobian)",
+       hint_bijector},
       {"bernstein",
        "Bernstein flow: an increasing Bernstein polynomial per coordinate "
        "between two affine maps (independent coordinates)",
@@ -113,17 +119,11 @@ Flow build(const json& spec) {
 
   // The spec alone fixes the initial weights: conditioners draw from the
   // global generator, seeded here from options.seed and then restored.
-  auto generator = at::detail::getDefaultCPUGenerator();
-  const auto saved_state = generator.get_state();
-  generator.set_current_seed(options.seed());
   Bijector bijector = nullptr;
-  try {
+  {
+    GlobalSeed seeded(options.seed());
     bijector = find(name).builder(options);
-  } catch (...) {
-    generator.set_state(saved_state);
-    throw;
   }
-  generator.set_state(saved_state);
   json full{{"flow", name}, {"options", to_json(options)}};
   if (!standardize.is_null()) {
     SpecReader s(standardize, "flow spec 'standardize'");

@@ -39,6 +39,8 @@ std::vector<FlowCase> flow_cases() {
       {"ConditionalBernstein", "bernstein", small(3)},
       {"ConditionalMAF", "maf", small(3)},
       {"ConditionalNSF", "nsf", small(3)},
+      {"HINT", "hint", small()},
+      {"ConditionalHINT", "hint", small(3)},
   };
 }
 
@@ -171,7 +173,8 @@ TEST(FlowTraining, BernsteinSquashChoices) {
 }
 
 TEST(Registry, NamesAndErrors) {
-  EXPECT_EQ(flow_names(), (std::vector<std::string>{"maf", "realnvp", "nsf", "glow", "bernstein"}));
+  EXPECT_EQ(flow_names(),
+            (std::vector<std::string>{"maf", "realnvp", "nsf", "glow", "hint", "bernstein"}));
   EXPECT_FALSE(flow_description("nsf").empty());
   expect_error([] { (void)build("flowy", FlowOptions(2)); },
                {"unknown flow 'flowy'", "maf", "realnvp", "nsf", "glow"});

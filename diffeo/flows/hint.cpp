@@ -5,6 +5,7 @@
 #include "diffeo/bijectors/householder.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
+#include "diffeo/core/global_seed.h"
 
 namespace diffeo::flows {
 
@@ -22,20 +23,6 @@ Chain hint_block(const HierarchicalCouplingOptions& coupling, uint64_t seed) {
 // Seeds LibTorch's global generator, which the conditioners' default
 // initialisation draws from, for one scope, then restores its state (as
 // flows::build does for the registered flows).
-class GlobalSeed {
- public:
-  explicit GlobalSeed(uint64_t seed)
-      : generator_(at::detail::getDefaultCPUGenerator()), saved_(generator_.get_state()) {
-    generator_.set_current_seed(seed);
-  }
-  ~GlobalSeed() { generator_.set_state(saved_); }
-  GlobalSeed(const GlobalSeed&) = delete;
-  GlobalSeed& operator=(const GlobalSeed&) = delete;
-
- private:
-  at::Generator generator_;
-  torch::Tensor saved_;
-};
 
 }  // namespace
 

@@ -17,9 +17,12 @@ namespace diffeo::data::fourier {
 namespace {
 
 constexpr int64_t kFrequencies = 5;  // k = -2..2
-// Point pairs per block of summaries: the [rows, points, points] distance
-// temporaries stay at 4 MB in float32 (about 100 curves of 100 points).
-constexpr int64_t kPairBudget = int64_t{1} << 20;
+// Point pairs per block of summaries (about 100 curves of 100 points), so that the
+// per-operator overhead is shared by many curves.
+constexpr int64_t kBlockPairs = int64_t{1} << 20;
+// Point pairs per pass of the farthest-pair search: the distance buffers stay
+// at 512 KB in float32 (13 curves of 100 points), small enough for the cache.
+constexpr int64_t kPairBudget = int64_t{1} << 17;
 
 // numpy's legacy RandomState stream, which made the HINT code's prior: MT19937
 // seeded like std::mt19937, doubles with 53 random bits from two draws, and
@@ -93,26 +96,48 @@ torch::Tensor coordinates(const torch::Tensor& x, const torch::Tensor& basis) {
   return torch::matmul(coefficients, basis);
 }
 
+// Buffers for the squared distances between all pairs of points of a few
+// curves, allocated once per call: fresh ones for every pass would page-fault
+// (measured: 2-4x slower).
+struct PairBuffers {
+  torch::Tensor d2, dy, best;
+  PairBuffers(int64_t rows, int64_t points, const torch::TensorOptions& options)
+      : d2(torch::empty({rows, points, points}, options)),
+        dy(torch::empty({rows, points, points}, options)),
+        best(torch::empty({rows}, options)) {}
+};
+
+// For points px, py [B, P], the flat index i * P + j of a pair farthest apart.
+torch::Tensor farthest_pairs(const torch::Tensor& px, const torch::Tensor& py,
+                             PairBuffers& buffers) {
+  torch::NoGradGuard no_grad;  // a choice; the gradient flows through the chosen points
+  const int64_t rows = px.size(0), points = px.size(1), pass = buffers.d2.size(0);
+  auto pair = torch::empty({rows}, px.options().dtype(torch::kLong));
+  for (int64_t start = 0; start < rows; start += pass) {
+    const int64_t n = std::min(pass, rows - start);
+    const auto x = px.narrow(0, start, n), y = py.narrow(0, start, n);
+    auto d2 = buffers.d2.narrow(0, 0, n), dy = buffers.dy.narrow(0, 0, n);
+    auto best = buffers.best.narrow(0, 0, n), found = pair.narrow(0, start, n);
+    torch::sub_out(d2, x.unsqueeze(2), x.unsqueeze(1));
+    d2.mul_(d2);
+    torch::sub_out(dy, y.unsqueeze(2), y.unsqueeze(1));
+    d2.addcmul_(dy, dy);
+    torch::max_out(best, found, d2.view({n, points * points}), 1);
+  }
+  return pair;
+}
+
 // Summaries of a block of curves, x [B, 20] -> [B, 3].
-torch::Tensor block_summaries(const torch::Tensor& x, const torch::Tensor& basis) {
+torch::Tensor block_summaries(const torch::Tensor& x, const torch::Tensor& basis,
+                              PairBuffers& buffers) {
   // Centred: no summary sees a translation, and float32 areas lose less to cancellation.
   auto curve = coordinates(x, basis);  // [B, 2, P]
   curve = curve - curve.mean(2, /*keepdim=*/true);
   const auto px = curve.select(1, 0), py = curve.select(1, 1);
   const int64_t rows = curve.size(0), points = curve.size(2);
-  torch::Tensor i, j;
-  {
-    // Only the choice of the farthest pair; the gradient flows through the pair's points.
-    torch::NoGradGuard no_grad;
-    auto d2 = px.unsqueeze(2) - px.unsqueeze(1);
-    d2.mul_(d2);
-    const auto dy = py.unsqueeze(2) - py.unsqueeze(1);
-    d2.addcmul_(dy, dy);
-    // d2 is exactly symmetric, so the first maximum in row-major order has i < j.
-    const auto pair = d2.view({rows, points * points}).argmax(1);
-    i = pair.div(points, "floor").view({rows, 1, 1}).expand({rows, 2, 1});
-    j = pair.remainder(points).view({rows, 1, 1}).expand({rows, 2, 1});
-  }
+  const auto pair = farthest_pairs(px, py, buffers);
+  const auto i = pair.div(points, "floor").view({rows, 1, 1}).expand({rows, 2, 1});
+  const auto j = pair.remainder(points).view({rows, 1, 1}).expand({rows, 2, 1});
   const auto v = (curve.gather(2, j) - curve.gather(2, i)).squeeze(2);  // [B, 2]
   const auto vx = v.select(1, 0), vy = v.select(1, 1);
   const auto diameter2 = vx.square() + vy.square();
@@ -137,10 +162,14 @@ torch::Tensor summaries_unchecked(const torch::Tensor& x, int64_t points) {
   const auto flat = x.reshape({-1, kCoefficients});
   if (flat.size(0) == 0) return torch::empty(shape, x.options());
   const auto b = basis(points, x.options());
-  const int64_t rows = std::max<int64_t>(1, kPairBudget / (points * points));
-  return in_chunks(
-             flat.size(0), rows,
-             [&](int64_t start, int64_t n) { return block_summaries(flat.narrow(0, start, n), b); })
+  const int64_t pairs = points * points;
+  const int64_t rows = std::min(flat.size(0), std::max<int64_t>(1, kBlockPairs / pairs));
+  PairBuffers buffers(std::min(rows, std::max<int64_t>(1, kPairBudget / pairs)), points,
+                      x.options());
+  return in_chunks(flat.size(0), rows,
+                   [&](int64_t start, int64_t n) {
+                     return block_summaries(flat.narrow(0, start, n), b, buffers);
+                   })
       .reshape(shape);
 }
 

@@ -199,11 +199,12 @@ TEST(FourierCurves, EllipseSummariesAreExactAtTheVertices) {
 }
 
 TEST(FourierCurves, SummariesOfPriorCurvesAreInRangeAndBlockwiseExact) {
-  // 300 curves span three blocks; each row's summaries equal those of the row alone.
+  // 300 curves span three blocks of 104 (and passes of 13); each row's summaries equal
+  // those of the row alone.
   const auto x = sample_prior(300, seeded(5), torch::kFloat64);
   const auto y = summaries(x);
   ASSERT_EQ(y.sizes(), torch::IntArrayRef({300, 3}));
-  for (const int64_t r : {0, 103, 104, 299})
+  for (const int64_t r : {0, 12, 13, 103, 104, 299})
     EXPECT_TRUE(torch::allclose(y[r], summaries(x[r]), 0, 1e-12)) << r;
   EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
   const auto aspect = y.select(1, 0), circularity = y.select(1, 1), angle = y.select(1, 2);

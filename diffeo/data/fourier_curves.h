@@ -60,8 +60,8 @@ torch::Tensor log_prior(const torch::Tensor& x);
 torch::Tensor trace_curves(const torch::Tensor& x, int64_t points = kDefaultPoints);
 
 /// The noiseless summaries of the curves of x [..., 20] traced at `points`
-/// points (see trace_curves), [..., 3]: with the largest diameter D = |p_j - p_i|, the
-/// first pair (i < j) of traced points farthest apart,
+/// points (see trace_curves), [..., 3]: with the largest diameter D = |p_j - p_i|
+/// of a pair of traced points farthest apart (an exact search over all pairs),
 ///   0: aspect ratio W / D, W the extent of the points perpendicular to p_j - p_i;
 ///   1: circularity 4 pi A / P^2, A the absolute shoelace area and P the
 ///      perimeter of the closed polygon of the points;

@@ -43,6 +43,7 @@
 #include "diffeo/data/batch_loader.h"
 #include "diffeo/data/dequantize.h"
 #include "diffeo/data/fashion_mnist.h"
+#include "diffeo/data/fourier_curves.h"
 #include "diffeo/data/idx.h"
 #include "diffeo/data/toy.h"
 
@@ -71,4 +72,5 @@
 #include "diffeo/train/evaluate.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/image_training.h"
+#include "diffeo/train/mmd.h"
 #include "diffeo/train/toy_fit.h"

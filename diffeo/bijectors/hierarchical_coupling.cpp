@@ -11,6 +11,10 @@ namespace diffeo {
 
 namespace {
 
+// The HINT code's soft clamp s = c * 0.636 * atan(r): slope 0.636 c at 0 and
+// |s| < 0.999 c however large r grows.
+constexpr double kAtanScale = 0.636;
+
 constexpr const char* kWhere = "HierarchicalCoupling";
 
 void check_options(const HierarchicalCouplingOptions& options) {
@@ -85,9 +89,8 @@ std::pair<torch::Tensor, torch::Tensor> HierarchicalCouplingImpl::coupling(
   } else {
     raw = shift_log_scale_.expand(shape);
   }
-  // HINT's soft clamp: slope 2/pi at 0 and |s| < c however large r grows.
   const double c = options_.log_scale_bound();
-  return {raw.select(-1, 0), (c * M_2_PI) * torch::atan(raw.select(-1, 1) / c)};
+  return {raw.select(-1, 0), (c * kAtanScale) * torch::atan(raw.select(-1, 1))};
 }
 
 // Sampling direction: undo this level's coupling, then run the halves.

@@ -29,7 +29,7 @@ struct HierarchicalCouplingOptions {
   TORCH_ARG(std::string, activation) = "relu";
   /// Width of a context every conditioner also sees (0: unconditional).
   TORCH_ARG(int64_t, context_features) = 0;
-  /// Soft clamp c of the log-scales: s = c (2/pi) atan(r / c), |s| < c
+  /// Soft clamp c of the log-scales: s = c 0.636 atan(r), |s| < 0.999 c (the HINT code's form)
   /// (HINT's clamp, whose tree default is 2).
   TORCH_ARG(double, log_scale_bound) = 2.0;
   /// true: zero last conditioner layers, so the block starts as the identity.
@@ -45,7 +45,7 @@ struct HierarchicalCouplingOptions {
 /// hidden widths halved), then the lower half is coupled to the transformed
 /// upper half:
 ///     v1 = upper^-1(u1),  v2 = lower^-1(u2) * exp(s) + t,
-///     (t, r) = MLP([v1, context]),  s = c (2/pi) atan(r / c).
+///     (t, r) = MLP([v1, context]),  s = c 0.636 atan(r)  (as in the HINT code).
 /// A leaf (d < 2 * min_split) couples [u1, u2] directly; a 1-D leaf has no
 /// upper half, so its (t, r) is a learned constant ("shift_log_scale", [2])
 /// or, with a context, an MLP of the context alone.  Forward (sampling)

@@ -126,7 +126,7 @@ TEST(FlowTraining, EveryFlowBeatsAGaussianOnBanana) {
   const auto& banana = data::toy("banana");
   auto test = banana.sample(20000, at::make_generator<at::CPUGeneratorImpl>(99));
   const double gaussian = gaussian_fit_nll(test.to(torch::kFloat64));
-  for (std::string name : {"maf", "realnvp", "nsf", "glow"}) {
+  for (std::string name : {"maf", "realnvp", "nsf", "glow", "hint"}) {
     torch::manual_seed(0);
     auto flow = build(name, FlowOptions(2).layers(4).hidden({32, 32}));
     auto report = train::fit(

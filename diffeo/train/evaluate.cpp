@@ -28,12 +28,19 @@ Estimate mean_estimate(const torch::Tensor& values) {
           n > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(n)) : NAN};
 }
 
-torch::Tensor log_prob_in_chunks(Distribution model, const torch::Tensor& x, int64_t chunk) {
+torch::Tensor log_prob_in_chunks(Distribution model, const torch::Tensor& x, int64_t chunk,
+                                 const torch::Tensor& context) {
   check_rows(x, "log_prob_in_chunks");
+  if (context.defined() && (context.dim() < 1 || context.size(0) != x.size(0)))
+    throw Error("log_prob_in_chunks: argument 'context' must have one row per row of 'x' (" +
+                std::to_string(x.size(0)) + "), got shape " + shape_string(context.sizes()));
   c10::InferenceMode inference;
   const auto options = model->options();
   return in_chunks(x.size(0), chunk, [&](int64_t start, int64_t rows) {
-    return model->log_prob(x.narrow(0, start, rows).to(options)).to(x.device(), torch::kFloat64);
+    auto rows_context =
+        context.defined() ? context.narrow(0, start, rows).to(options) : torch::Tensor();
+    return model->log_prob(x.narrow(0, start, rows).to(options), rows_context)
+        .to(x.device(), torch::kFloat64);
   });
 }
 

@@ -23,12 +23,13 @@ struct Estimate {
 /// error, computed in float64.  NaN and infinite values propagate.
 Estimate mean_estimate(const torch::Tensor& values);
 
-/// model->log_prob(x) for unconditional `model` and x [n, event...], evaluated
-/// `chunk` rows at a time under c10::InferenceMode with each chunk converted to
-/// the model's dtype and device (those of its first floating-point parameter
-/// or buffer).  Returns [n] in float64 on x's device.
+/// model->log_prob(x, context) for x [n, event...] and an optional per-row
+/// `context` [n, features], evaluated `chunk` rows at a time under
+/// c10::InferenceMode with each chunk converted to the model's dtype and
+/// device (those of its first floating-point parameter or buffer).  Returns
+/// [n] in float64 on x's device.
 torch::Tensor log_prob_in_chunks(Distribution model, const torch::Tensor& x,
-                                 int64_t chunk = kChunkRows);
+                                 int64_t chunk = kChunkRows, const torch::Tensor& context = {});
 
 /// How well a model fits samples x: `nll` is the mean of -log q(x);
 /// `non_finite` counts rows where log q(x) is NaN or infinite.  With the true

@@ -11,7 +11,7 @@
 #include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
-#include "diffeo/core/tensor_ops.h"
+#include "diffeo/train/evaluate.h"
 
 namespace diffeo::train {
 
@@ -211,13 +211,8 @@ FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions&
       },
       [&] {
         if (!validation.defined()) return static_cast<double>(NAN);
-        torch::NoGradGuard no_grad;
         // Chunks bound the memory of wide models (images) on large sets.
-        auto log_prob = in_chunks(validation.size(0), 1024, [&](int64_t start, int64_t rows) {
-          auto ctx = validation_context.defined() ? validation_context.narrow(0, start, rows)
-                                                  : torch::Tensor();
-          return model->log_prob(validation.narrow(0, start, rows), ctx);
-        });
+        const auto log_prob = log_prob_in_chunks(model, validation, 1024, validation_context);
         return -log_prob.mean().item<double>();
       },
       options);

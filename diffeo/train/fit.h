@@ -53,7 +53,7 @@ struct FitReport {
   int64_t skipped_steps = 0;  // non-finite loss or gradient: not applied
   double best_validation = 0;
   std::string stop_reason;  // "steps", "early stopping", "time limit"
-  double seconds = 0;  // training time, without the on_step callbacks
+  double seconds = 0;       // training time, without the on_step callbacks
 
   json to_json() const;
   /// The history as JSON ({"train_loss": [...], ...}) or CSV (step,train_loss,validation_loss).

@@ -5,7 +5,6 @@
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
-#include "diffeo/core/tensor_ops.h"
 #include "diffeo/data/batch_loader.h"
 #include "diffeo/data/dequantize.h"
 
@@ -46,18 +45,8 @@ Estimate bits_per_dim(Distribution model, const torch::Tensor& pixels, const tor
     throw Error("train::bits_per_dim: argument 'pixels' must be [N >= 1, ...] images");
   const int64_t n = pixels.size(0), dim = pixels[0].numel();
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto parameters = model->parameters();
-  const auto v = data::dequantize(pixels, generator)
-                     .reshape({n, dim})
-                     .to(parameters.empty() ? pixels.options().dtype(torch::kFloat32)
-                                            : parameters.front().options());
-  c10::InferenceMode inference;
-  auto log_prob = in_chunks(n, 1000, [&](int64_t start, int64_t rows) {
-    return model
-        ->log_prob(v.narrow(0, start, rows),
-                   context.defined() ? context.narrow(0, start, rows) : torch::Tensor())
-        .to(torch::kFloat64);
-  });
+  const auto v = data::dequantize(pixels, generator).reshape({n, dim});
+  const auto log_prob = log_prob_in_chunks(model, v, 1000, context);
   const auto nats = mean_estimate(log_prob);
   return {data::bits_per_dim(nats.mean, dim), nats.standard_error / (dim * std::log(2.0))};
 }
@@ -74,9 +63,7 @@ torch::Tensor sample_images(flows::Flow flow, int64_t n, at::Generator generator
     throw Error("train::sample_images: argument 'temperature' must be positive, got " +
                 number_string(temperature));
   c10::InferenceMode inference;
-  auto parameters = flow->parameters();
-  auto dtype = parameters.empty() ? torch::kFloat32 : parameters.front().scalar_type();
-  auto z = torch::randn({n, options.dim()}, generator, dtype) * temperature;
+  auto z = torch::randn({n, options.dim()}, generator, flow->options().dtype()) * temperature;
   auto v = flow->bijector()->forward(z, context);
   return v.reshape({n, shape[0], shape[1], shape[2]}).clamp(0, 1);
 }

@@ -24,6 +24,15 @@ constexpr double kMmPerPx = 25.4 / 72.0;
 constexpr int kMinSize = 100, kMaxSize = 3000;  // PLplot's device coordinates are 16-bit
 constexpr int kMinPanelWidth = 160, kMinPanelHeight = 120;
 constexpr int kBlack = 1, kFirstLineColour = 2;  // cmap0: 0 is the white background
+// A band's tint: its line's colour at this opacity over the white page.
+constexpr double kBandAlpha = 0.3;
+// Dots: Hershey glyph 850, a filled circle (plpoin's 17).  points() draws
+// many samples, 2 px each; markers draw few data points, 7 px each.
+constexpr PLINT kDot = 850;
+constexpr const char* kDotText = "#(850)";
+constexpr double kSampleDotScale = 0.5, kMarkerDotScale = 2.5;
+constexpr double kLegendDotScale = 1.6;  // of the font size: as large as a marker
+constexpr double kMarkerMarginPx = 5.0;  // a marker's radius and its anti-aliased rim
 
 // A rectangle in normalised device coordinates: [0, 1] over the page, y up.
 struct Box {
@@ -49,12 +58,16 @@ std::vector<double> to_vector(const torch::Tensor& t) {
 }
 
 // Sets the colour maps: black on white for axes and text, line colours after
-// them, viridis for values.
+// them, then the lines' band tints, viridis for values.
 void set_colours(plstream& pls) {
   pls.spal0("cmap0_black_on_white.pal");
-  const auto& lines = line_colours();  // the palette's 16 colours leave room for them
-  for (size_t i = 0; i < lines.size(); ++i)
-    pls.scol0(kFirstLineColour + static_cast<int>(i), lines[i].r, lines[i].g, lines[i].b);
+  const auto& lines = line_colours();
+  const auto n = static_cast<int>(lines.size());
+  pls.scmap0n(kFirstLineColour + 2 * n);  // keeps the palette's first colours
+  for (int i = 0; i < n; ++i) {
+    pls.scol0(kFirstLineColour + i, lines[i].r, lines[i].g, lines[i].b);
+    pls.scol0a(kFirstLineColour + n + i, lines[i].r, lines[i].g, lines[i].b, kBandAlpha);
+  }
   const auto& points = viridis_control_points();
   std::vector<PLFLT> position, r, g, b;
   for (size_t i = 0; i < points.size(); ++i) {
@@ -98,8 +111,17 @@ struct Columns {
   }
 };
 
-// The cmap0 index of line i's colour.
+// The cmap0 index of line i's colour, and of its band's tint.
 int line_colour(size_t i) { return kFirstLineColour + static_cast<int>(i % line_colours().size()); }
+int tint_colour(size_t i) { return line_colour(i) + static_cast<int>(line_colours().size()); }
+
+// Widens [low, high] to span `values`.
+void span(const std::vector<double>& values, double& low, double& high) {
+  if (values.empty()) return;
+  const auto [a, b] = std::minmax_element(values.begin(), values.end());
+  low = std::min(low, *a);
+  high = std::max(high, *b);
+}
 
 // A tick spacing of 1, 2 or 5 times a power of ten that puts at most
 // `max_ticks` intervals on [low, high] (at least one), so labels never overlap.
@@ -143,12 +165,8 @@ class Painter {
     const Columns z(values, nx, ny, /*pad=*/true);
     pls_.imagefr(z.rows.data(), static_cast<PLINT>(nx + 1), static_cast<PLINT>(ny + 1), e.x_min,
                  e.x_max, e.y_min, e.y_max, low, high, low, high, nullptr, nullptr);
-    for (size_t i = 0; i < overlay.size(); ++i) {  // points(): small dots over the image
-      pls_.col0(kFirstLineColour + static_cast<int>(i));
-      pls_.ssym(0.0, 0.5);
-      pls_.poin(static_cast<PLINT>(overlay[i].x.size()), overlay[i].x.data(), overlay[i].y.data(),
-                17);
-    }
+    for (size_t i = 0; i < overlay.size(); ++i)  // points()
+      dots(overlay[i], line_colour(i), kSampleDotScale);
     axes(e.x_min, e.x_max, e.y_min, e.y_max, size);
     labels(style);
     if (style.colorbar) colorbar(low, high, style.value_label, size);
@@ -158,18 +176,30 @@ class Painter {
     const Size size = viewport(cell, {6.0, 1.5, 4.8, 2.4});
     double x_low = INFINITY, x_high = -INFINITY, y_low = INFINITY, y_high = -INFINITY;
     for (const auto& line : lines) {
-      const auto [xa, xb] = std::minmax_element(line.x.begin(), line.x.end());
-      const auto [ya, yb] = std::minmax_element(line.y.begin(), line.y.end());
-      x_low = std::min(x_low, *xa), x_high = std::max(x_high, *xb);
-      y_low = std::min(y_low, *ya), y_high = std::max(y_high, *yb);
+      span(line.x, x_low, x_high);
+      for (const auto* values : {&line.y, &line.lower, &line.upper}) span(*values, y_low, y_high);
     }
     if (!(x_high > x_low)) std::tie(x_low, x_high) = value_range({x_low});
     if (!(y_high > y_low)) std::tie(y_low, y_high) = value_range({y_low});
-    const double pad = 0.05 * (y_high - y_low);
-    pls_.wind(x_low, x_high, y_low - pad, y_high + pad);
-    axes(x_low, x_high, y_low - pad, y_high + pad, size);
+    // 5% above and below; markers also keep their dots clear of the frame, so
+    // that none is cut in half.
+    const double dot_px =
+        std::any_of(lines.begin(), lines.end(), [](const Line& l) { return l.markers; })
+            ? kMarkerMarginPx
+            : 0.0;
+    const double x_pad = dot_px / size.width * (x_high - x_low);
+    const double y_pad = std::max(0.05, dot_px / size.height) * (y_high - y_low);
+    x_low -= x_pad, x_high += x_pad, y_low -= y_pad, y_high += y_pad;
+    pls_.wind(x_low, x_high, y_low, y_high);
+    // Every band first, so that no band hides a line or the frame.
+    for (size_t i = 0; i < lines.size(); ++i) band(lines[i], tint_colour(i));
+    axes(x_low, x_high, y_low, y_high, size);
     pls_.width(2.0);
     for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].markers) {
+        dots(lines[i], line_colour(i), kMarkerDotScale);
+        continue;
+      }
       pls_.col0(line_colour(i));
       pls_.line(static_cast<PLINT>(lines[i].x.size()), lines[i].x.data(), lines[i].y.data());
     }
@@ -200,6 +230,23 @@ class Painter {
   }
 
  private:
+  // The polygon along (x, upper) and back along (x, lower); a band of one
+  // point has no area, and plfill() needs three corners.
+  void band(const Line& line, int colour) {
+    if (line.lower.empty() || line.x.size() < 2) return;
+    std::vector<PLFLT> x(line.x), y(line.upper);
+    x.insert(x.end(), line.x.rbegin(), line.x.rend());
+    y.insert(y.end(), line.lower.rbegin(), line.lower.rend());
+    pls_.col0(colour);
+    pls_.fill(static_cast<PLINT>(x.size()), x.data(), y.data());
+  }
+
+  void dots(const Line& line, int colour, double scale) {
+    pls_.col0(colour);
+    pls_.ssym(0.0, scale);
+    pls_.sym(static_cast<PLINT>(line.x.size()), line.x.data(), line.y.data(), kDot);
+  }
+
   void axes(double x_low, double x_high, double y_low, double y_high, const Size& size) {
     pls_.col0(kBlack);
     pls_.box("bcnst", tick_step(x_low, x_high, size.width / kXTickPx), 0, "bcnstv",
@@ -227,10 +274,11 @@ class Painter {
     if (std::none_of(lines.begin(), lines.end(), [](const Line& l) { return !l.label.empty(); }))
       return;
     const auto n = static_cast<PLINT>(lines.size());
-    std::vector<PLINT> opts(n, PL_LEGEND_LINE), text_colours(n, kBlack), colours(n), styles(n, 1);
-    std::vector<PLFLT> widths(n, 2.0);
-    std::vector<const char*> text(n);
+    std::vector<PLINT> opts(n), text_colours(n, kBlack), colours(n), styles(n, 1), dots(n, 1);
+    std::vector<PLFLT> widths(n, 2.0), dot_scales(n, kLegendDotScale);
+    std::vector<const char*> text(n), dot_glyphs(n, kDotText);
     for (PLINT i = 0; i < n; ++i) {
+      opts[i] = lines[i].markers ? PL_LEGEND_SYMBOL : PL_LEGEND_LINE;
       colours[i] = line_colour(i);
       text[i] = lines[i].label.c_str();
     }
@@ -239,7 +287,8 @@ class Painter {
                 PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT,
                 0.02, 0.03, 0.08, 0, kBlack, 1, 0, 0, n, opts.data(), 1.0, 1.0, 2.0, 0.0,
                 text_colours.data(), text.data(), nullptr, nullptr, nullptr, nullptr,
-                colours.data(), styles.data(), widths.data(), nullptr, nullptr, nullptr, nullptr);
+                colours.data(), styles.data(), widths.data(), colours.data(), dot_scales.data(),
+                dots.data(), dot_glyphs.data());
   }
 
   plstream& pls_;
@@ -323,14 +372,33 @@ Figure& Figure::lines(int row, int col, const std::vector<Line>& lines, const Pa
   Panel& panel = empty_panel(row, col, where);
   if (lines.empty()) throw Error(where + ": argument 'lines' is empty; pass at least one line");
   for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& line = lines[i];
     const auto arg = "lines[" + std::to_string(i) + "]";
-    if (lines[i].x.empty() || lines[i].x.size() != lines[i].y.size())
+    const auto x_size = std::to_string(line.x.size());
+    if (line.x.empty() || line.x.size() != line.y.size())
       throw Error(where + ": argument '" + arg + "' needs x and y of the same length >= 1, got " +
-                  std::to_string(lines[i].x.size()) + " and " + std::to_string(lines[i].y.size()));
-    for (const auto* values : {&lines[i].x, &lines[i].y})
+                  x_size + " and " + std::to_string(line.y.size()));
+    if (line.lower.empty() != line.upper.empty())
+      throw Error(where + ": arguments '" + arg + ".lower' and '" + arg +
+                  ".upper' make a band together: give both or neither, got " +
+                  std::to_string(line.lower.size()) + " and " + std::to_string(line.upper.size()) +
+                  " values");
+    for (const auto& [name, values] :
+         {std::pair{".lower", &line.lower}, std::pair{".upper", &line.upper}})
+      if (!values->empty() && values->size() != line.x.size())
+        throw Error(where + ": argument '" + arg + name + "' needs one value per x (" + x_size +
+                    "), got " + std::to_string(values->size()));
+    for (const auto& [name, values] :
+         {std::pair{".x", &line.x}, std::pair{".y", &line.y}, std::pair{".lower", &line.lower},
+          std::pair{".upper", &line.upper}})
       if (!std::all_of(values->begin(), values->end(), [](double v) { return std::isfinite(v); }))
-        throw Error(where + ": argument '" + arg + (values == &lines[i].x ? ".x" : ".y") +
+        throw Error(where + ": argument '" + arg + name +
                     "' must be finite, but holds NaN or infinite values");
+    for (size_t k = 0; k < line.lower.size(); ++k)
+      if (line.lower[k] > line.upper[k])
+        throw Error(where + ": argument '" + arg + ".lower' must be <= '" + arg +
+                    ".upper' everywhere, but at index " + std::to_string(k) + " lower = " +
+                    number_string(line.lower[k]) + " > upper = " + number_string(line.upper[k]));
   }
   panel.kind = Panel::Kind::kLines;
   panel.style = style;

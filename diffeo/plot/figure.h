@@ -23,9 +23,18 @@ struct PanelStyle {
 
 /// One curve of a lines() panel: points (x[i], y[i]) joined in order, and its
 /// legend entry (the legend is drawn when any line of the panel has a label).
+/// `lower` and `upper` (both or neither, each as long as x, lower <= upper)
+/// shade the region between them in the line's colour at 30% opacity, under
+/// every line of the panel (a predictive mean's +-3 sd band, say); the band's
+/// polygon runs along (x, upper) and back along (x, lower), so give x sorted.
+/// `markers` draws the points as dots, not joined (training data, say), and
+/// its legend entry shows a dot.  Both come after `label`, so {x, y, "label"}
+/// still makes a plain curve.
 struct Line {
   std::vector<double> x, y;
   std::string label;
+  std::vector<double> lower, upper;
+  bool markers = false;
 };
 
 /// Pixels of a rendered figure: `rgba` holds height rows of width pixels, top
@@ -56,8 +65,10 @@ class Figure {
   /// Dots at the rows of `xy` [N, 2] over the heatmap already in this panel
   /// (e.g. the data under a fitted density), in the next line colour.
   Figure& points(int row, int col, const torch::Tensor& xy);
-  /// Curves on common axes spanning all their points, in line_colours() order.
-  /// Each line needs x and y of the same length >= 1; all values finite.
+  /// Curves on common axes spanning all their points and bands (5% more above
+  /// and below; with markers, a dot's radius more on every side), in
+  /// line_colours() order.  Each line needs x and y of the same length >= 1,
+  /// and lower and upper as Line says; all values finite.
   Figure& lines(int row, int col, const std::vector<Line>& lines, const PanelStyle& style = {});
 
   /// The grid as a 3-D surface over its extent (cell centres), coloured with

@@ -83,6 +83,20 @@ std::array<int, 3> pixel(const Image& image, int x, int y) {
   return {p[0], p[1], p[2]};
 }
 
+// The summed difference of the channels is under `tolerance`.
+bool close_to(const std::array<int, 3>& p, const std::array<int, 3>& colour, int tolerance = 12) {
+  return std::abs(p[0] - colour[0]) + std::abs(p[1] - colour[1]) + std::abs(p[2] - colour[2]) <
+         tolerance;
+}
+
+// The number of pixels of `image` close to `colour`.
+int count(const Image& image, const std::array<int, 3>& colour) {
+  int n = 0;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x) n += close_to(pixel(image, x, y), colour);
+  return n;
+}
+
 // Viridis pixels are coloured; text, axes and background are grey.
 bool coloured(const std::array<int, 3>& p) {
   return *std::max_element(p.begin(), p.end()) - *std::min_element(p.begin(), p.end()) > 40;
@@ -223,16 +237,6 @@ TEST_F(Plot, HeatmapRendersViridisWithXRightwardsAndYUpwards) {
 }
 
 TEST_F(Plot, ColourBarLinesAndSurfaceAppearInTheImage) {
-  const auto count = [](const Image& image, std::array<int, 3> colour) {
-    int n = 0;
-    for (int y = 0; y < image.height; ++y)
-      for (int x = 0; x < image.width; ++x) {
-        const auto p = pixel(image, x, y);
-        n += std::abs(p[0] - colour[0]) + std::abs(p[1] - colour[1]) + std::abs(p[2] - colour[2]) <
-             12;
-      }
-    return n;
-  };
   // The colour bar is the only place where one column runs from purple to yellow.
   const auto ramp_columns = [](const Image& image) {
     int n = 0;
@@ -310,8 +314,151 @@ TEST_F(Plot, FigureErrors) {
       },
       {"'lines[1]'", "same length", "got 3 and 2"});
   expect_error([&] { figure.lines(0, 1, {{{0, 1}, {0, INFINITY}}}); }, {"'lines[0].y'", "finite"});
+  expect_error(
+      [&] {
+        figure.lines(0, 1, {{{0, 1}, {0, 1}}, {{0, 1}, {0, 1}, "", {-1, 0}, {}}});
+      },
+      {"lines(0, 1)", "'lines[1].lower' and 'lines[1].upper'", "both or neither", "got 2 and 0"});
+  expect_error(
+      [&] {
+        figure.lines(0, 1, {{{0, 1}, {0, 1}, "", {-1, 0, 1}, {1, 2, 3}}});
+      },
+      {"'lines[0].lower'", "one value per x (2)", "got 3"});
+  expect_error(
+      [&] {
+        figure.lines(0, 1, {{{0, 1}, {0, 1}, "", {-1, 0}, {1}}});
+      },
+      {"'lines[0].upper'", "one value per x (2)", "got 1"});
+  expect_error(
+      [&] {
+        figure.lines(0, 1, {{{0, 1}, {0, 1}, "", {-1, 0}, {1, NAN}}});
+      },
+      {"'lines[0].upper'", "finite"});
+  expect_error(
+      [&] {
+        figure.lines(0, 1, {{{0, 1, 2}, {0, 1, 2}, "", {-1, 0, 2.5}, {1, 2, 2}}});
+      },
+      {"'lines[0].lower' must be <= 'lines[0].upper'", "at index 2", "lower = 2.5 > upper = 2"});
   figure.heatmap(0, 0, x_ramp());
   expect_error([&] { figure.lines(0, 0, {{{0}, {0}}}); }, {"lines(0, 0)", "already filled"});
+}
+
+// The pixels of `image` in column x that match `colour`, top first.
+std::vector<int> rows_of(const Image& image, int x, const std::array<int, 3>& colour,
+                         int tolerance = 12) {
+  std::vector<int> rows;
+  for (int y = 0; y < image.height; ++y)
+    if (close_to(pixel(image, x, y), colour, tolerance)) rows.push_back(y);
+  return rows;
+}
+
+// line_colours() 0, 1 and 2, and 0 at 30% over white: a band's tint.
+constexpr std::array<int, 3> kBlue{31, 119, 180}, kOrange{255, 127, 14}, kGreen{44, 160, 44},
+    kBlueTint{188, 214, 233};
+
+TEST_F(Plot, BandShadesBetweenLowerAndUpperUnderEveryLine) {
+  // A wiggly mean with a widening band, and the band's edges drawn as lines:
+  // orange the lower edge, green the upper.
+  std::vector<double> x, mean, lower, upper;
+  for (int i = 0; i <= 40; ++i) {
+    x.push_back(0.25 * i);
+    mean.push_back(std::sin(x.back()));
+    lower.push_back(mean.back() - 1 - 0.1 * x.back());
+    upper.push_back(mean.back() + 1 + 0.1 * x.back());
+  }
+  Figure figure(1, 1, 400, 300), plain(1, 1, 400, 300);
+  figure.lines(0, 0, {{x, mean, "", lower, upper}, {x, lower}, {x, upper}});
+  plain.lines(0, 0, {{x, mean}, {x, lower}, {x, upper}});
+  const auto image = figure.render(), unshaded = plain.render();
+  int columns = 0, tint = 0;
+  for (int c = 0; c < image.width; ++c) {
+    const auto tinted = rows_of(image, c, kBlueTint, 8);
+    if (tinted.empty()) continue;
+    ++columns;
+    tint += static_cast<int>(tinted.size());
+    // Every tinted pixel lies between the upper edge (above) and the lower one.
+    const auto greens = rows_of(image, c, kGreen), oranges = rows_of(image, c, kOrange);
+    ASSERT_FALSE(greens.empty()) << "column " << c;
+    ASSERT_FALSE(oranges.empty()) << "column " << c;
+    EXPECT_GT(tinted.front(), greens.front()) << "column " << c;
+    EXPECT_LT(tinted.back(), oranges.back()) << "column " << c;
+    // The mean runs inside the band, drawn over it in its own colour.
+    const auto blues = rows_of(image, c, kBlue);
+    if (c % 20 == 0 && !blues.empty()) {
+      EXPECT_GT(blues.front(), greens.front()) << "column " << c;
+      EXPECT_LT(blues.back(), oranges.back()) << "column " << c;
+    }
+  }
+  EXPECT_GT(columns, 250);  // the viewport is 400 - 6 x 13 - 1.5 x 13 = 302 px wide
+  EXPECT_GT(tint, 20000);   // most of the area between the edges
+  // The band lies under the lines: they keep their colours (but for a few
+  // anti-aliased pixels at their rims), and the band its tint beside them.
+  for (const auto& colour : {kBlue, kOrange, kGreen}) {
+    EXPECT_GT(count(unshaded, colour), 300);
+    EXPECT_GT(count(image, colour), 0.95 * count(unshaded, colour));
+  }
+
+  // The axes span the band: a band around a flat line leaves white rows (the
+  // 5% padding) between it and the frame, above and below.
+  Figure flat(1, 1, 400, 300);
+  flat.lines(0, 0, {{{0, 1, 2}, {0, 0, 0}, "", {-1, -1, -1}, {1, 1, 1}}});
+  const auto band = flat.render();
+  const auto tinted = rows_of(band, 200, kBlueTint, 8);
+  const auto frame = rows_of(band, 200, {0, 0, 0}, 250);
+  ASSERT_FALSE(tinted.empty());
+  ASSERT_GE(frame.size(), 2u);
+  EXPECT_GT(tinted.front() - frame.front(), 5);
+  EXPECT_GT(frame.back() - tinted.back(), 5);
+  EXPECT_GT(tinted.size(), 150u);
+}
+
+TEST_F(Plot, MarkersAreDotsNotJoinedWithADotInTheLegend) {
+  struct Blob {
+    int n = 0, x0 = 1 << 20, x1 = -1, y0 = 1 << 20, y1 = -1;  // count, bounding box
+  };
+  // The blue pixels (anti-aliased rims too) of the image in [x0, x1) x [y0, y1).
+  const auto blue_in = [](const Image& image, int x0, int x1, int y0, int y1) {
+    Blob blob;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x)
+        if (close_to(pixel(image, x, y), kBlue, 60)) {
+          ++blob.n;
+          blob.x0 = std::min(blob.x0, x), blob.x1 = std::max(blob.x1, x);
+          blob.y0 = std::min(blob.y0, y), blob.y1 = std::max(blob.y1, y);
+        }
+    return blob;
+  };
+  // Two points, top left and bottom right of the plot; the legend sits top right.
+  const auto render = [](bool markers) {
+    Figure figure(1, 1, 400, 300);
+    figure.lines(0, 0, {{{0, 1}, {1, 0}, "data", {}, {}, markers}});
+    return figure.render();
+  };
+  const auto dots = render(true), joined = render(false);
+  const Blob all = blue_in(dots, 0, 400, 0, 300);
+  ASSERT_GT(all.n, 0);
+  // Every blue pixel outside the legend is near one of the two corners, and
+  // each corner holds a dot a few pixels across.
+  const int w = 10;
+  int near_corners = 0;
+  for (const auto& corner : {blue_in(dots, 0, all.x0 + w, 0, all.y0 + w),
+                             blue_in(dots, all.x1 - w, 400, all.y1 - w, 300)}) {
+    EXPECT_GE(corner.n, 8);
+    EXPECT_GE(corner.x1 - corner.x0 + 1, 4);
+    EXPECT_LE(corner.x1 - corner.x0 + 1, 9);
+    near_corners += corner.n;
+  }
+  const Blob legend = blue_in(dots, 200, 400, 0, 100);
+  EXPECT_EQ(near_corners + legend.n, all.n);
+  // The middle of the diagonal stays white; the joined line crosses it.
+  const int mx = (all.x0 + all.x1) / 2, my = (all.y0 + all.y1) / 2;
+  EXPECT_EQ(blue_in(dots, mx - 30, mx + 30, my - 30, my + 30).n, 0);
+  EXPECT_GT(blue_in(joined, mx - 30, mx + 30, my - 30, my + 30).n, 60);
+  // The legend shows a dot, not a line segment.
+  EXPECT_GE(legend.n, 8);
+  EXPECT_LE(legend.x1 - legend.x0 + 1, 9);
+  const Blob segment = blue_in(joined, 200, 400, 0, 100);
+  EXPECT_GT(segment.x1 - segment.x0 + 1, 15);
 }
 
 TEST_F(Plot, PointsOverlayAHeatmap) {
@@ -344,6 +491,11 @@ TEST_F(Plot, ConstantDataAndSinglePointsStillDraw) {
   figure.lines(0, 1, {{{1}, {2}, "one point"}});
   figure.save(path("constant.png"));
   expect_png(path("constant.png"), 500, 250);
+  // A band of one point has no area, and one of zero width none either.
+  Figure bands(1, 2, 500, 250);
+  bands.lines(0, 0, {{{1}, {2}, "one point", {1}, {3}}, {{1}, {2}, "one dot", {}, {}, true}});
+  bands.lines(0, 1, {{{0, 1}, {2, 2}, "", {2, 2}, {2, 2}}});
+  EXPECT_EQ(bands.render().width, 500);
 }
 
 TEST_F(Plot, UnwritablePathsFailCleanlyAndLeaveNoTemporaries) {

@@ -91,6 +91,19 @@ torch::Tensor apply_each(const LayerGeometry& g, const torch::Tensor& x, const t
   return out.reshape({n, g.out, side, side});
 }
 
+// n copies of the single row x [1, ...], one per draw.
+torch::Tensor repeated(const torch::Tensor& x, int64_t n) {
+  auto shape = x.sizes().vec();
+  shape[0] = n;
+  return x.expand(shape).contiguous();
+}
+
+// `shape` with a leading dimension of n draws.
+std::vector<int64_t> with_draws(std::vector<int64_t> shape, int64_t n) {
+  shape.insert(shape.begin(), n);
+  return shape;
+}
+
 using LocalReparameterisation = DoublePrecision;
 
 TEST_F(LocalReparameterisation, MeanFieldMatchesSampledWeights) {
@@ -101,10 +114,8 @@ TEST_F(LocalReparameterisation, MeanFieldMatchesSampledWeights) {
     widen(weights);
     auto x = g.is_conv() ? torch::randn({1, 2, 5, 5}) : torch::randn({1, 4});
     torch::NoGradGuard no_grad;
-    auto local = layer->forward(x.expand(g.is_conv() ? std::vector<int64_t>{n, 2, 5, 5}
-                                                     : std::vector<int64_t>{n, 4}).contiguous());
-    auto wshape = g.weight_shape();
-    wshape.insert(wshape.begin(), n);
+    auto local = layer->forward(repeated(x, n));
+    auto wshape = with_draws(g.weight_shape(), n);
     auto w = weights->weight_mean + weights->weight_std() * torch::randn(wshape);
     auto b = weights->bias_mean + weights->bias_std() * torch::randn({n, g.out});
     expect_same_distribution(local, apply_each(g, x, w, b), g.describe());
@@ -119,15 +130,12 @@ TEST_F(LocalReparameterisation, MNFMatchesWeightsSampledGivenZ) {
     widen(weights);
     auto x = g.is_conv() ? torch::randn({1, 2, 5, 5}) : torch::randn({1, 4});
     torch::NoGradGuard no_grad;
-    auto local = layer->forward(x.expand(g.is_conv() ? std::vector<int64_t>{n, 2, 5, 5}
-                                                     : std::vector<int64_t>{n, 4}).contiguous());
+    auto local = layer->forward(repeated(x, n));
     // W | z ~ N(z-scaled means, sd^2): z scales inputs (dense) or output channels (conv).
     auto z = layer->noise()->sample(n);
-    auto zshape = layer->z_shape();
-    zshape.insert(zshape.begin(), n);
+    auto zshape = with_draws(layer->z_shape(), n);
     auto means = weights->weight_mean.view({g.out, -1}) * z.view(zshape);
-    auto wshape = g.weight_shape();
-    wshape.insert(wshape.begin(), n);
+    auto wshape = with_draws(g.weight_shape(), n);
     auto w = means.view(wshape) + weights->weight_std() * torch::randn(wshape);
     auto b = weights->bias_mean + weights->bias_std() * torch::randn({n, g.out});
     expect_same_distribution(local, apply_each(g, x, w, b), g.describe());

@@ -12,6 +12,7 @@
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/train/evaluate.h"
+#include "diffeo/train/flat_adam.h"
 
 namespace diffeo::train {
 
@@ -98,7 +99,7 @@ FitReport optimise(Distribution model,
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed());
   auto parameters = model->parameters();
   if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
-  torch::optim::Adam adam(parameters, torch::optim::AdamOptions(options.learning_rate()));
+  FlatAdam adam(parameters, FlatAdamOptions().learning_rate(options.learning_rate()));
 
   FitReport report;
   report.best_validation = std::numeric_limits<double>::infinity();
@@ -119,9 +120,8 @@ FitReport optimise(Distribution model,
       double t = static_cast<double>(step - 1) / options.steps();
       if (options.time_limit() > 0)
         t = std::min(1.0, std::max(t, elapsed() / options.time_limit()));
-      const double lr = options.learning_rate() * (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t)));
-      for (auto& group : adam.param_groups())
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+      adam.set_learning_rate(options.learning_rate() *
+                             (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t))));
     }
     adam.zero_grad();
     auto loss = batch_loss(generator);
@@ -129,11 +129,7 @@ FitReport optimise(Distribution model,
     bool good = std::isfinite(value);
     if (good) {
       loss.backward();
-      const double norm =
-          options.clip_grad_norm() > 0
-              ? torch::nn::utils::clip_grad_norm_(parameters, options.clip_grad_norm())
-              : torch::nn::utils::clip_grad_norm_(parameters, INFINITY);
-      good = std::isfinite(norm);
+      good = std::isfinite(adam.clip_grad_norm(options.clip_grad_norm()));
     }
     report.train_loss.push_back(good ? value : NAN);
     report.steps = step;

@@ -1,0 +1,88 @@
+#include "diffeo/train/flat_adam.h"
+
+#include <cmath>
+#include <set>
+
+#include "diffeo/core/error.h"
+
+namespace diffeo::train {
+
+FlatAdam::FlatAdam(const std::vector<torch::Tensor>& parameters, FlatAdamOptions options)
+    : options_(options) {
+  if (!(options.learning_rate() >= 0) || !(options.beta1() >= 0 && options.beta1() < 1) ||
+      !(options.beta2() >= 0 && options.beta2() < 1) || !(options.eps() > 0))
+    throw Error("FlatAdam: needs learning_rate >= 0, 0 <= beta1, beta2 < 1 and eps > 0");
+  // Group the distinct trainable parameters by dtype and device, in order.
+  std::vector<std::vector<torch::Tensor>> members;
+  std::set<const void*> seen;
+  for (const auto& p : parameters) {
+    if (!p.defined() || !p.requires_grad() || !seen.insert(p.unsafeGetTensorImpl()).second)
+      continue;
+    if (!p.is_floating_point())
+      throw Error("FlatAdam: a parameter of dtype " + std::string(c10::toString(p.scalar_type())) +
+                  " requires gradients; only floating-point parameters can be optimised");
+    size_t g = 0;
+    while (g < members.size() && (members[g][0].scalar_type() != p.scalar_type() ||
+                                  members[g][0].device() != p.device()))
+      ++g;
+    if (g == members.size()) members.emplace_back();
+    members[g].push_back(p);
+  }
+  if (members.empty()) throw Error("FlatAdam: no parameter requires gradients");
+
+  torch::NoGradGuard no_grad;
+  for (auto& group : members) {
+    int64_t total = 0;
+    for (const auto& p : group) total += p.numel();
+    const auto options = group[0].options().requires_grad(false);
+    Group flat{torch::empty({total}, options), torch::zeros({total}, options),
+               torch::zeros({total}, options), torch::zeros({total}, options)};
+    int64_t offset = 0;
+    for (auto& p : group) {
+      const int64_t n = p.numel();
+      auto view = flat.parameters.narrow(0, offset, n).view(p.sizes());
+      view.copy_(p);
+      p.set_data(view);
+      p.mutable_grad() = flat.gradients.narrow(0, offset, n).view(p.sizes());
+      offset += n;
+    }
+    groups_.push_back(flat);
+  }
+}
+
+void FlatAdam::zero_grad() {
+  for (auto& g : groups_) g.gradients.zero_();
+}
+
+double FlatAdam::clip_grad_norm(double max_norm) {
+  torch::NoGradGuard no_grad;
+  double squares = 0;
+  for (auto& g : groups_) {
+    const double norm = g.gradients.norm().item<double>();
+    squares += norm * norm;
+  }
+  const double norm = std::sqrt(squares);
+  if (max_norm > 0 && norm > max_norm && std::isfinite(norm)) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (auto& g : groups_) g.gradients.mul_(scale);
+  }
+  return norm;
+}
+
+// torch::optim::Adam's operators, once per buffer: ATen vectorises them, which
+// a hand loop with sqrt cannot get under -fmath-errno.
+void FlatAdam::step() {
+  torch::NoGradGuard no_grad;
+  ++steps_;
+  const double b1 = options_.beta1(), b2 = options_.beta2();
+  const double step_size = options_.learning_rate() / (1 - std::pow(b1, steps_));
+  const double root_bias2 = std::sqrt(1 - std::pow(b2, steps_));
+  for (auto& g : groups_) {
+    g.first_moment.mul_(b1).add_(g.gradients, 1 - b1);
+    g.second_moment.mul_(b2).addcmul_(g.gradients, g.gradients, 1 - b2);
+    auto denominator = g.second_moment.sqrt().div_(root_bias2).add_(options_.eps());
+    g.parameters.addcdiv_(g.first_moment, denominator, -step_size);
+  }
+}
+
+}  // namespace diffeo::train

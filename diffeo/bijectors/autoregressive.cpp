@@ -1,5 +1,6 @@
 #include "diffeo/bijectors/autoregressive.h"
 
+#include "diffeo/bijectors/fused_affine.h"
 #include "diffeo/core/error.h"
 
 namespace diffeo {
@@ -17,8 +18,20 @@ MaskedAutoregressiveImpl::MaskedAutoregressiveImpl(nn::MADE made, Transform tran
   set_event_shape({made_->options().features()});
 }
 
+// The fused MADE + affine node where it applies (see fused_affine.h):
+// parameters from made(net_input), transform of target.
+std::optional<Result> MaskedAutoregressiveImpl::fused(const torch::Tensor& net_input,
+                                                      const torch::Tensor& target, bool inverse) {
+  auto layers = made_->dense_layers();
+  if (!can_fuse_affine(transform_, layers, target)) return std::nullopt;
+  const auto bound = static_cast<const AffineTransform&>(*transform_).log_scale_bound();
+  return fused_affine(*layers, {target, 0, net_input.is_same(target) ? torch::Tensor() : net_input},
+                      bound, inverse);
+}
+
 Result MaskedAutoregressiveImpl::inverse_impl(const torch::Tensor& y,
                                               const torch::Tensor& context) {
+  if (auto r = fused(y, y, /*inverse=*/true)) return *r;
   auto r = transform_->apply(y, made_->forward(y, context), /*inverse=*/true);
   return {r.output, r.log_det.sum(-1)};
 }
@@ -33,10 +46,15 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
   auto y = torch::zeros_like(x);
   Result r;
   for (int64_t k = 1; k <= D; ++k) {
-    r = transform_->apply(x, made_->forward(y, context), /*inverse=*/false);
+    if (auto fused_step = fused(y, x, /*inverse=*/false)) {
+      r = *fused_step;
+    } else {
+      r = transform_->apply(x, made_->forward(y, context), /*inverse=*/false);
+      r.log_det = r.log_det.sum(-1);
+    }
     y = torch::where(order.to(x.options()) <= k, r.output, y);
   }
-  return {r.output, r.log_det.sum(-1)};
+  return r;
 }
 
 }  // namespace diffeo

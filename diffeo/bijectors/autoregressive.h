@@ -1,6 +1,8 @@
 #pragma once
 // Masked autoregressive flow layer (Papamakarios et al. 2017).
 
+#include <optional>
+
 #include "diffeo/bijectors/bijector.h"
 #include "diffeo/bijectors/elementwise_transform.h"
 #include "diffeo/nn/made.h"
@@ -25,6 +27,9 @@ class MaskedAutoregressiveImpl : public BijectorImpl {
   Result inverse_impl(const torch::Tensor& y, const torch::Tensor& context) override;
 
  private:
+  std::optional<Result> fused(const torch::Tensor& net_input, const torch::Tensor& target,
+                              bool inverse);
+
   nn::MADE made_;
   Transform transform_;
 };

@@ -57,6 +57,12 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
         "context", torch::nn::Linear(options.context_features(), options.hidden().front()));
 }
 
+std::optional<DenseLayers> MADEImpl::dense_layers() const {
+  auto activation = kernel_activation(options_.activation());
+  if (!activation || context_layer_) return std::nullopt;
+  return DenseLayers{weights_, biases_, masks_, *activation};
+}
+
 torch::Tensor MADEImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
   auto h = torch::nn::functional::linear(x, weights_[0] * masks_[0], biases_[0]);
   if (context_layer_) {

@@ -3,8 +3,11 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "diffeo/nn/dense_kernels.h"
 
 namespace diffeo::nn {
 
@@ -42,6 +45,9 @@ class MADEImpl : public torch::nn::Module {
   const MADEOptions& options() const { return options_; }
   /// The position of each feature in the autoregressive order (1-based degree).
   torch::Tensor input_degrees() const { return input_degrees_; }
+  /// The masked layers for the fused kernels (nullopt with a context or an
+  /// activation they lack).
+  std::optional<DenseLayers> dense_layers() const;
 
  private:
   MADEOptions options_;

@@ -50,10 +50,26 @@ MLPImpl::MLPImpl(const MLPOptions& options) : options_(options) {
   }
 }
 
+torch::Tensor MLPImpl::expanded_context(const torch::Tensor& x,
+                                        const torch::Tensor& context) const {
+  if (options_.context_features() == 0) return {};
+  return expand_context_to(context, x, 1, options_.context_features(), "MLP");
+}
+
+std::optional<DenseLayers> MLPImpl::dense_layers() const {
+  auto activation = kernel_activation(options_.activation());
+  if (!activation) return std::nullopt;
+  DenseLayers layers;
+  layers.activation = *activation;
+  for (const auto& linear : layers_) {
+    layers.weights.push_back(linear->weight);
+    layers.biases.push_back(linear->bias);
+  }
+  return layers;
+}
+
 torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
-  auto h = x;
-  if (options_.context_features() > 0)
-    h = torch::cat({x, expand_context_to(context, x, 1, options_.context_features(), "MLP")}, -1);
+  auto h = options_.context_features() > 0 ? torch::cat({x, expanded_context(x, context)}, -1) : x;
   for (size_t i = 0; i < layers_.size(); ++i) {
     h = layers_[i]->forward(h);
     if (i + 1 < layers_.size()) h = activate(options_.activation(), h);

@@ -3,8 +3,11 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "diffeo/nn/dense_kernels.h"
 
 namespace diffeo::nn {
 
@@ -35,6 +38,11 @@ class MLPImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
 
   const MLPOptions& options() const { return options_; }
+  /// The context expanded to x's rows [batch..., context_features], or an
+  /// undefined tensor for an unconditional MLP.
+  torch::Tensor expanded_context(const torch::Tensor& x, const torch::Tensor& context) const;
+  /// The layers for the fused kernels (nullopt for an activation they lack).
+  std::optional<DenseLayers> dense_layers() const;
 
  private:
   MLPOptions options_;

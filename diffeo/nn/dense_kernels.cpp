@@ -1,0 +1,174 @@
+#include "diffeo/nn/dense_kernels.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+// Fortran BLAS (OpenBLAS here, the library LibTorch itself calls): column-major.
+extern "C" {
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+            const float* beta, float* c, const int* ldc);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+            const double* beta, double* c, const int* ldc);
+}
+
+namespace diffeo::nn {
+
+namespace {
+
+void gemm(char transa, char transb, int m, int n, int k, float alpha, const float* a, int lda,
+          const float* b, int ldb, float beta, float* c, int ldc) {
+  sgemm_(&transa, &transb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+
+void gemm(char transa, char transb, int m, int n, int k, double alpha, const double* a, int lda,
+          const double* b, int ldb, double beta, double* c, int ldc) {
+  dgemm_(&transa, &transb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+
+// A row-major [r, c] matrix is the column-major [c, r] matrix of its
+// transpose, so each product below is written for the transposes.
+
+// y[N, out] = x[N, in] w[out, in]^T + b
+template <typename T>
+void linear(const T* x, const T* w, const T* b, T* y, int N, int in, int out) {
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < out; ++j) y[i * out + j] = b[j];
+  gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(1), y, out);
+}
+
+// grad_x[N, in] = g[N, out] w[out, in]
+template <typename T>
+void linear_grad_input(const T* g, const T* w, T* grad_x, int N, int in, int out) {
+  gemm('N', 'N', in, N, out, T(1), w, in, g, out, T(0), grad_x, in);
+}
+
+// grad_w[out, in] = g^T x; grad_b[out] = column sums of g
+template <typename T>
+void column_sums(const T* __restrict g, T* __restrict sums, int N, int out) {
+  for (int j = 0; j < out; ++j) sums[j] = 0;
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < out; ++j) sums[j] += g[i * out + j];
+}
+
+template <typename T>
+void linear_grad_parameters(const T* g, const T* x, T* grad_w, T* grad_b, int N, int in,
+                            int out) {
+  gemm('N', 'T', in, out, N, T(1), x, in, g, out, T(0), grad_w, in);
+  column_sums(g, grad_b, N, out);
+}
+
+// The loops below take __restrict pointers and no branches so that the
+// compiler vectorises them (a branchy ReLU mispredicts on half the elements).
+template <typename T>
+void relu_range(T* __restrict h, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) h[i] = h[i] > T(0) ? h[i] : T(0);
+}
+
+template <typename T>
+void relu_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const T gi = g[i];  // loaded unconditionally: a select, not a branch
+    g[i] = h[i] > T(0) ? gi : T(0);
+  }
+}
+
+template <typename T>
+void tanh_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) g[i] *= 1 - h[i] * h[i];
+}
+
+template <typename T>
+void activate(KernelActivation activation, T* h, int64_t n) {
+  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
+    if (activation == KernelActivation::kRelu)
+      relu_range(h, begin, end);
+    else
+      for (int64_t i = begin; i < end; ++i) h[i] = std::tanh(h[i]);
+  });
+}
+
+// g *= activation'(pre-activation), written with the activated output h.
+template <typename T>
+void activation_backward(KernelActivation activation, const T* h, T* g, int64_t n) {
+  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
+    if (activation == KernelActivation::kRelu)
+      relu_backward_range(h, g, begin, end);
+    else
+      tanh_backward_range(h, g, begin, end);
+  });
+}
+
+int dim(const torch::Tensor& t, int64_t i) { return static_cast<int>(t.size(i)); }
+
+}  // namespace
+
+std::optional<KernelActivation> kernel_activation(const std::string& name) {
+  if (name == "relu") return KernelActivation::kRelu;
+  if (name == "tanh") return KernelActivation::kTanh;
+  return std::nullopt;
+}
+
+torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x, DenseTape* tape) {
+  const size_t L = layers.weights.size();
+  const int N = dim(x, 0);
+  torch::Tensor h = x;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dense_forward", [&] {
+    for (size_t l = 0; l < L; ++l) {
+      auto w = layers.masks.empty() ? layers.weights[l] : layers.weights[l] * layers.masks[l];
+      w = w.contiguous();
+      const int out = dim(w, 0), in = dim(w, 1);
+      auto y = torch::empty({N, out}, x.options());
+      linear(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
+             layers.biases[l].contiguous().data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), N, in,
+             out);
+      if (l + 1 < L) {
+        activate(layers.activation, y.data_ptr<scalar_t>(), y.numel());
+        if (tape) tape->hidden.push_back(y);
+      }
+      if (tape) tape->weights.push_back(w);
+      h = y;
+    }
+  });
+  return h;
+}
+
+torch::Tensor dense_backward(const DenseLayers& layers, const torch::Tensor& x,
+                             const DenseTape& tape, const torch::Tensor& grad_out,
+                             std::vector<torch::Tensor>& grad_weights,
+                             std::vector<torch::Tensor>& grad_biases, bool need_grad_x) {
+  const size_t L = tape.weights.size();
+  const int N = dim(x, 0);
+  grad_weights.assign(L, {});
+  grad_biases.assign(L, {});
+  torch::Tensor g = grad_out.contiguous(), grad_x;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dense_backward", [&] {
+    for (size_t l = L; l-- > 0;) {
+      const auto& w = tape.weights[l];
+      const int out = dim(w, 0), in = dim(w, 1);
+      const auto& input = l == 0 ? x : tape.hidden[l - 1];
+      auto gw = torch::empty({out, in}, x.options());
+      auto gb = torch::empty({out}, x.options());
+      linear_grad_parameters(g.data_ptr<scalar_t>(), input.data_ptr<scalar_t>(),
+                             gw.data_ptr<scalar_t>(), gb.data_ptr<scalar_t>(), N, in, out);
+      if (!layers.masks.empty()) gw.mul_(layers.masks[l]);
+      grad_weights[l] = gw;
+      grad_biases[l] = gb;
+      if (l == 0 && !need_grad_x) break;
+      auto gi = torch::empty({N, in}, x.options());
+      linear_grad_input(g.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), gi.data_ptr<scalar_t>(),
+                        N, in, out);
+      if (l > 0)
+        activation_backward(layers.activation, input.data_ptr<scalar_t>(),
+                            gi.data_ptr<scalar_t>(), gi.numel());
+      else
+        grad_x = gi;
+      g = gi;
+    }
+  });
+  return grad_x;
+}
+
+}  // namespace diffeo::nn

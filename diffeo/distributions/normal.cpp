@@ -48,4 +48,17 @@ StandardNormalImpl::StandardNormalImpl(int64_t dim) : StandardNormalImpl(checked
 StandardNormalImpl::StandardNormalImpl(torch::Tensor zeros)
     : NormalImpl(zeros, torch::ones_like(zeros), /*learnable=*/false) {}
 
+torch::Tensor StandardNormalImpl::log_prob_impl(const torch::Tensor& x, const torch::Tensor&) {
+  const double size = static_cast<double>(loc().numel());
+  return sum_rightmost(x.square(), event_rank()).mul(-0.5).sub(0.5 * size * std::log(2 * M_PI));
+}
+
+torch::Tensor StandardNormalImpl::sample_impl(torch::IntArrayRef sample_shape,
+                                              const torch::Tensor&,
+                                              c10::optional<at::Generator> generator) {
+  auto shape = sample_shape.vec();
+  shape.insert(shape.end(), event_shape().begin(), event_shape().end());
+  return torch::randn(shape, generator, options());
+}
+
 }  // namespace diffeo

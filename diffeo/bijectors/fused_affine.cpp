@@ -173,7 +173,7 @@ class FusedAffine : public torch::autograd::Function<FusedAffine> {
 
 }  // namespace
 
-Result fused_affine(const nn::DenseLayers& conditioner, const AffineLayerInputs& inputs,
+Result fused_affine(const nn::DenseLayers& conditioner, const ConditionedInputs& inputs,
                     double bound, bool inverse) {
   auto optional = [](const torch::Tensor& t) {
     return t.defined() ? c10::optional<torch::Tensor>(t) : c10::nullopt;

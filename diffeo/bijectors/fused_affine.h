@@ -17,7 +17,7 @@
 namespace diffeo {
 
 /// The tensors of one fused affine layer (all 2-D, rows = batch).
-struct AffineLayerInputs {
+struct ConditionedInputs {
   /// [N, D]: columns [0, split) pass through, columns [split, D) are transformed.
   torch::Tensor x;
   /// 0 for an autoregressive layer (every column transformed).
@@ -34,7 +34,7 @@ struct AffineLayerInputs {
 /// columns: y = x * exp(s) + shift, or the inverse when `inverse`.  Returns
 /// Result{[x's pass-through columns | transformed columns] [N, D], log-det
 /// summed over the row [N]}.
-Result fused_affine(const nn::DenseLayers& conditioner, const AffineLayerInputs& inputs,
+Result fused_affine(const nn::DenseLayers& conditioner, const ConditionedInputs& inputs,
                     double bound, bool inverse);
 
 /// Whether fused_affine can stand in for `transform` applied with parameters

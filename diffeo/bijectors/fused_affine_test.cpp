@@ -135,7 +135,7 @@ TEST(FusedAffine, GradientsMatchFiniteDifferences) {
       if (layout.masked)
         layers.masks.push_back((torch::rand({widths[l + 1], widths[l]}) > 0.3).to(torch::kDouble));
     }
-    AffineLayerInputs inputs;
+    ConditionedInputs inputs;
     inputs.x = torch::randn({4, layout.features}, opts).requires_grad_(true);
     inputs.split = layout.split;
     if (layout.context) inputs.context = torch::randn({4, layout.context}, opts).requires_grad_(true);

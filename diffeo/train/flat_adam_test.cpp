@@ -1,0 +1,101 @@
+#include "diffeo/train/flat_adam.h"
+
+#include <gtest/gtest.h>
+
+#include "diffeo/testing/expect_error.h"
+
+namespace diffeo::train {
+namespace {
+
+torch::nn::Sequential small_net() {
+  torch::manual_seed(11);
+  torch::nn::Sequential net(torch::nn::Linear(3, 8), torch::nn::Tanh(), torch::nn::Linear(8, 2));
+  net->to(torch::kDouble);
+  return net;
+}
+
+torch::Tensor loss_of(torch::nn::Sequential& net, int step) {
+  auto x = torch::linspace(-1, 1, 30, torch::kDouble).reshape({10, 3}) * (1 + 0.1 * step);
+  return net->forward(x).pow(2).sum() + net->forward(x).sin().sum();
+}
+
+TEST(FlatAdam, FollowsTorchAdamStepForStep) {
+  auto ours = small_net(), theirs = small_net();
+  FlatAdam flat(ours->parameters(), FlatAdamOptions().learning_rate(0.01));
+  torch::optim::Adam adam(theirs->parameters(), torch::optim::AdamOptions(0.01));
+  for (int step = 0; step < 25; ++step) {
+    flat.zero_grad();
+    loss_of(ours, step).backward();
+    flat.step();
+    adam.zero_grad();
+    loss_of(theirs, step).backward();
+    adam.step();
+  }
+  EXPECT_EQ(flat.steps(), 25);
+  auto a = ours->parameters(), b = theirs->parameters();
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-12, 1e-13)) << "parameter " << i;
+    EXPECT_GT((a[i] - small_net()->parameters()[i]).abs().max().item<double>(), 1e-3);
+  }
+}
+
+TEST(FlatAdam, ParametersAndGradientsAreViewsOfOneBuffer) {
+  auto net = small_net();
+  auto before = net->parameters();
+  std::vector<torch::Tensor> values;
+  for (auto& p : before) values.push_back(p.detach().clone());
+  FlatAdam flat(net->parameters());
+  ASSERT_EQ(flat.groups().size(), 1u);
+  const auto& group = flat.groups()[0];
+  EXPECT_EQ(group.parameters.numel(), 3 * 8 + 8 + 8 * 2 + 2);
+  // Values are kept, and the module's parameters now live in the buffer.
+  for (size_t i = 0; i < values.size(); ++i) EXPECT_TRUE(torch::equal(before[i], values[i]));
+  {
+    torch::NoGradGuard no_grad;
+    group.parameters.add_(1);
+  }
+  EXPECT_TRUE(torch::allclose(net->parameters()[0], values[0] + 1));
+  // Two backward passes accumulate into the flat gradient buffer.
+  loss_of(net, 0).backward();
+  auto once = group.gradients.clone();
+  loss_of(net, 0).backward();
+  EXPECT_TRUE(torch::allclose(group.gradients, 2 * once));
+  EXPECT_GT(once.abs().sum().item<double>(), 0);
+  flat.zero_grad();
+  EXPECT_EQ(group.gradients.abs().sum().item<double>(), 0);
+}
+
+TEST(FlatAdam, ClipsLikeTorchAndSkipsFrozenAndRepeatedParameters) {
+  auto ours = small_net(), theirs = small_net();
+  auto frozen = ours->parameters()[3];  // the last bias
+  frozen.requires_grad_(false);
+  theirs->parameters()[3].requires_grad_(false);
+  auto parameters = ours->parameters();
+  parameters.push_back(parameters[0]);  // listed twice: optimised once
+  FlatAdam flat(parameters);
+  EXPECT_EQ(flat.groups()[0].parameters.numel(), 3 * 8 + 8 + 8 * 2);
+  loss_of(ours, 1).backward();
+  loss_of(theirs, 1).backward();
+  std::vector<torch::Tensor> trainable;
+  for (auto& p : theirs->parameters())
+    if (p.requires_grad()) trainable.push_back(p);
+  const double expected = torch::nn::utils::clip_grad_norm_(trainable, 0.5);
+  EXPECT_NEAR(flat.clip_grad_norm(0.5), expected, 1e-12 * expected);
+  EXPECT_NEAR(flat.groups()[0].gradients.norm().item<double>(), 0.5, 1e-6);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(torch::allclose(ours->parameters()[i].grad(), theirs->parameters()[i].grad()));
+  auto frozen_before = frozen.clone();
+  flat.step();
+  EXPECT_TRUE(torch::equal(frozen, frozen_before));
+}
+
+TEST(FlatAdam, RefusesBadInput) {
+  auto net = small_net();
+  for (auto& p : net->parameters()) p.requires_grad_(false);
+  testing::expect_error([&] { FlatAdam flat(net->parameters()); }, {"no parameter"});
+  testing::expect_error([&] { FlatAdam flat({}, FlatAdamOptions().learning_rate(-1)); },
+                        {"learning_rate"});
+}
+
+}  // namespace
+}  // namespace diffeo::train

@@ -1,6 +1,6 @@
 #include "diffeo/bijectors/autoregressive.h"
 
-#include "diffeo/bijectors/fused_affine.h"
+#include "diffeo/bijectors/fused_layer.h"
 #include "diffeo/core/error.h"
 
 namespace diffeo {
@@ -18,15 +18,13 @@ MaskedAutoregressiveImpl::MaskedAutoregressiveImpl(nn::MADE made, Transform tran
   set_event_shape({made_->options().features()});
 }
 
-// The fused MADE + affine node where it applies (see fused_affine.h):
+// The fused MADE + affine or spline node where it applies (see fused_layer.h):
 // parameters from made(net_input), transform of target.
 std::optional<Result> MaskedAutoregressiveImpl::fused(const torch::Tensor& net_input,
                                                       const torch::Tensor& target, bool inverse) {
-  auto layers = made_->dense_layers();
-  if (!can_fuse_affine(transform_, layers, target)) return std::nullopt;
-  const auto bound = static_cast<const AffineTransform&>(*transform_).log_scale_bound();
-  return fused_affine(*layers, {target, 0, net_input.is_same(target) ? torch::Tensor() : net_input},
-                      bound, inverse);
+  return fused_layer(transform_, made_->dense_layers(),
+                     {target, 0, net_input.is_same(target) ? torch::Tensor() : net_input, {}},
+                     inverse);
 }
 
 Result MaskedAutoregressiveImpl::inverse_impl(const torch::Tensor& y,

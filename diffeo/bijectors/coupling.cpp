@@ -1,6 +1,6 @@
 #include "diffeo/bijectors/coupling.h"
 
-#include "diffeo/bijectors/fused_affine.h"
+#include "diffeo/bijectors/fused_layer.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/nn/mlp.h"
@@ -75,15 +75,12 @@ SplitCouplingImpl::SplitCouplingImpl(int64_t features, int64_t split,
 
 Result SplitCouplingImpl::couple(const torch::Tensor& input, const torch::Tensor& context,
                                  bool inverse) {
-  // An MLP conditioner with the affine transform: one fused autograd node.
+  // An MLP conditioner with the affine or spline transform: one fused autograd node.
   if (auto mlp = std::dynamic_pointer_cast<nn::MLPImpl>(conditioner_.ptr())) {
-    auto layers = mlp->dense_layers();
-    if (can_fuse_affine(transform_, layers, input)) {
-      const auto bound = static_cast<const AffineTransform&>(*transform_).log_scale_bound();
-      auto first = input.narrow(-1, 0, split_);
-      return fused_affine(*layers, {input, split_, {}, mlp->expanded_context(first, context)},
-                          bound, inverse);
-    }
+    auto first = input.narrow(-1, 0, split_);
+    if (auto r = fused_layer(transform_, mlp->dense_layers(),
+                             {input, split_, {}, mlp->expanded_context(first, context)}, inverse))
+      return *r;
   }
   auto identity = input.narrow(-1, 0, split_);
   auto transformed = input.narrow(-1, split_, features_ - split_);

@@ -12,22 +12,10 @@
 #include <optional>
 
 #include "diffeo/bijectors/affine_transform.h"
+#include "diffeo/bijectors/fused_layer.h"
 #include "diffeo/nn/dense_kernels.h"
 
 namespace diffeo {
-
-/// The tensors of one fused affine layer (all 2-D, rows = batch).
-struct ConditionedInputs {
-  /// [N, D]: columns [0, split) pass through, columns [split, D) are transformed.
-  torch::Tensor x;
-  /// 0 for an autoregressive layer (every column transformed).
-  int64_t split = 0;
-  /// The conditioner's input [N, I]; undefined: x's first `split` columns
-  /// (all of x when split is 0) followed by `context`.
-  torch::Tensor conditioner_input;
-  /// [N, C] appended to the conditioner's input taken from x; may be undefined.
-  torch::Tensor context;
-};
 
 /// theta = conditioner(input) laid out [N, D - split, 2] (shift, raw
 /// log-scale) per transformed column, then AffineTransform(bound) on those

@@ -17,6 +17,9 @@ class SplineTransform : public ElementwiseTransform {
   Result apply(const torch::Tensor& x, const torch::Tensor& params, bool inverse) const override;
   std::string name() const override { return "spline"; }
 
+  int64_t bins() const { return bins_; }
+  const spline::SplineOptions& options() const { return options_; }
+
  private:
   int64_t bins_;
   spline::SplineOptions options_;

@@ -1,0 +1,212 @@
+#pragma once
+// Internal to the fused flow layers (fused_affine.h, fused_spline.h): the one
+// autograd node they share for "dense conditioner -> elementwise transform ->
+// pass-through columns -> log-det sum", and the dispatch the coupling and
+// autoregressive layers call.  What differs between the layers is the
+// elementwise part, a Kernel (below); the rest (net input assembly, the dense
+// stack's forward and backward, scattering the conditioner's input gradient
+// back into x and the context, autograd's bookkeeping) is written once here.
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "diffeo/bijectors/bijector.h"
+#include "diffeo/bijectors/elementwise_transform.h"
+#include "diffeo/nn/dense_kernels.h"
+
+namespace diffeo {
+
+/// The tensors of one fused layer (all 2-D, rows = batch).
+struct ConditionedInputs {
+  /// [N, D]: columns [0, split) pass through, columns [split, D) are transformed.
+  torch::Tensor x;
+  /// 0 for an autoregressive layer (every column transformed).
+  int64_t split = 0;
+  /// The conditioner's input [N, I]; undefined: x's first `split` columns
+  /// (all of x when split is 0) followed by `context`.
+  torch::Tensor conditioner_input;
+  /// [N, C] appended to the conditioner's input taken from x; may be undefined.
+  torch::Tensor context;
+};
+
+/// The fused node for `transform` with parameters from `conditioner` when one
+/// applies (fused_affine, fused_spline), else nullopt and the caller takes the
+/// composite path.  A conditioner whose width is not (D - split) times the
+/// transform's parameters per feature is left to the composite path, which
+/// reports it.
+std::optional<Result> fused_layer(const Transform& transform,
+                                  const std::optional<nn::DenseLayers>& conditioner,
+                                  const ConditionedInputs& inputs, bool inverse);
+
+namespace fused {
+
+/// What every kernel needs: fusion enabled, a conditioner with kernel
+/// activations, 2-D CPU float/double x of the weights' dtype.
+bool kernels_apply(const std::optional<nn::DenseLayers>& conditioner, const torch::Tensor& x);
+
+// A Kernel is the elementwise part of a fused layer, one row at a time:
+//
+//   explicit Kernel(const std::vector<double>& settings);  // as passed to apply()
+//   int64_t parameters_per_feature() const;                // P
+//   static constexpr int64_t kRowsPerTask;                 // at::parallel_for grain
+//   // x, y: the F transformed values of a row; theta: their F * P parameters
+//   // (feature-major); returns the row's log-det sum.
+//   template <typename T>
+//   T forward_row(const T* theta, const T* x, T* y, int64_t F, bool inverse) const;
+//   // Gradients of theta and x from those of y and of the row's log-det.
+//   template <typename T>
+//   void backward_row(const T* theta, const T* x, const T* grad_y, T grad_log_det,
+//                     T* grad_theta, T* grad_x, int64_t F, bool inverse) const;
+//
+// Its settings travel as doubles because the autograd context keeps IValues.
+// The node's name (CppNode<fused::ConditionedLayer<Kernel>>) carries the
+// kernel's, which the tests look for.
+template <class Kernel>
+class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kernel>> {
+ public:
+  using AutogradContext = torch::autograd::AutogradContext;
+  using variable_list = torch::autograd::variable_list;
+
+  static variable_list forward(AutogradContext* ctx, torch::Tensor x,
+                               c10::optional<torch::Tensor> conditioner_input,
+                               c10::optional<torch::Tensor> context, torch::TensorList weights,
+                               torch::TensorList biases, torch::TensorList masks,
+                               int64_t activation, std::vector<double> settings, bool inverse,
+                               int64_t split) {
+    const Kernel kernel(settings);
+    nn::DenseLayers layers{weights.vec(), biases.vec(), masks.vec(),
+                           static_cast<nn::KernelActivation>(activation)};
+    // Copies made here (contiguous, cat) have no requires_grad: ask first.
+    const bool need_grad_net =
+        x.requires_grad() || requires_grad(conditioner_input) || requires_grad(context);
+    x = x.contiguous();
+    const bool net_from_x = !(conditioner_input && conditioner_input->defined());
+    torch::Tensor net_input;
+    if (!net_from_x) {
+      net_input = conditioner_input->contiguous();
+    } else {
+      net_input = split > 0 ? x.narrow(1, 0, split) : x;
+      net_input = context && context->defined() ? torch::cat({net_input, *context}, 1)
+                                                : net_input.contiguous();
+    }
+    nn::DenseTape tape;
+    auto theta = nn::dense_forward(layers, net_input, &tape);
+    const int64_t N = x.size(0), D = x.size(1), F = D - split;
+    TORCH_CHECK(theta.size(1) == F * kernel.parameters_per_feature(),
+                "fused layer: the conditioner gives ", theta.size(1), " values per row, not ", F,
+                " x ", kernel.parameters_per_feature());
+    auto output = torch::empty_like(x);
+    auto log_det = torch::empty({N}, x.options());
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_layer", [&] {
+      const scalar_t* th = theta.data_ptr<scalar_t>();
+      const scalar_t* in = x.data_ptr<scalar_t>();
+      scalar_t* out = output.data_ptr<scalar_t>();
+      scalar_t* ld = log_det.data_ptr<scalar_t>();
+      const int64_t stride = theta.size(1);
+      at::parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const scalar_t* row = in + i * D;
+          std::copy(row, row + split, out + i * D);
+          ld[i] = kernel.forward_row(th + i * stride, row + split, out + i * D + split, F, inverse);
+        }
+      });
+    });
+    auto& data = ctx->saved_data;
+    data["x"] = x;
+    data["net_input"] = net_input;
+    data["theta"] = theta;
+    data["weights"] = tape.weights;
+    data["hidden"] = tape.hidden;
+    data["biases"] = layers.biases;
+    data["masks"] = layers.masks;
+    data["activation"] = activation;
+    data["settings"] = settings;
+    data["inverse"] = inverse;
+    data["split"] = split;
+    data["need_grad_net"] = need_grad_net;
+    data["net_from_x"] = net_from_x;
+    return {output, log_det};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto& data = ctx->saved_data;
+    const Kernel kernel(data["settings"].toDoubleVector());
+    const auto x = data["x"].toTensor(), net_input = data["net_input"].toTensor();
+    const auto theta = data["theta"].toTensor();
+    const int64_t split = data["split"].toInt();
+    const bool inverse = data["inverse"].toBool();
+    nn::DenseLayers layers{{}, data["biases"].toTensorVector(), data["masks"].toTensorVector(),
+                           static_cast<nn::KernelActivation>(data["activation"].toInt())};
+    nn::DenseTape tape{data["weights"].toTensorVector(), data["hidden"].toTensorVector()};
+    const auto grad_y = grads[0].contiguous(), grad_log_det = grads[1].contiguous();
+    const int64_t N = x.size(0), D = x.size(1), F = D - split;
+    auto grad_theta = torch::empty_like(theta);
+    auto grad_x = torch::empty_like(x);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_layer_backward", [&] {
+      const scalar_t* th = theta.data_ptr<scalar_t>();
+      const scalar_t* in = x.data_ptr<scalar_t>();
+      const scalar_t* gy = grad_y.data_ptr<scalar_t>();
+      const scalar_t* gld = grad_log_det.data_ptr<scalar_t>();
+      scalar_t* gth = grad_theta.data_ptr<scalar_t>();
+      scalar_t* gx = grad_x.data_ptr<scalar_t>();
+      const int64_t stride = theta.size(1);
+      at::parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const scalar_t* g = gy + i * D;
+          std::copy(g, g + split, gx + i * D);
+          kernel.backward_row(th + i * stride, in + i * D + split, g + split, gld[i],
+                              gth + i * stride, gx + i * D + split, F, inverse);
+        }
+      });
+    });
+    std::vector<torch::Tensor> grad_weights, grad_biases;
+    auto grad_net = nn::dense_backward(layers, net_input, tape, grad_theta, grad_weights,
+                                       grad_biases, data["need_grad_net"].toBool());
+    torch::Tensor grad_conditioner_input, grad_context;
+    if (grad_net.defined()) {
+      if (data["net_from_x"].toBool()) {
+        // The conditioner read x's first columns (all of them for split 0), then the context.
+        const int64_t from_x = split > 0 ? split : D;
+        grad_x.narrow(1, 0, from_x).add_(grad_net.narrow(1, 0, from_x));
+        if (grad_net.size(1) > from_x)
+          grad_context = grad_net.narrow(1, from_x, grad_net.size(1) - from_x);
+      } else {
+        grad_conditioner_input = grad_net;
+      }
+    }
+    variable_list out{grad_x, grad_conditioner_input, grad_context};
+    out.insert(out.end(), grad_weights.begin(), grad_weights.end());
+    out.insert(out.end(), grad_biases.begin(), grad_biases.end());
+    out.resize(out.size() + layers.masks.size() + 4);  // masks and the options: none
+    return out;
+  }
+
+ private:
+  static bool requires_grad(const c10::optional<torch::Tensor>& t) {
+    return t.has_value() && t->defined() && t->requires_grad();
+  }
+};
+
+/// The fused node with `Kernel` (configured by `settings`) for `conditioner`
+/// on `inputs`: Result{[pass-through | transformed columns] [N, D], row log-dets [N]}.
+template <class Kernel>
+Result apply(const nn::DenseLayers& conditioner, const ConditionedInputs& inputs,
+             std::vector<double> settings, bool inverse) {
+  auto optional = [](const torch::Tensor& t) {
+    return t.defined() ? c10::optional<torch::Tensor>(t) : c10::nullopt;
+  };
+  // As TensorLists (not vectors), so autograd sees the weights as inputs.
+  auto out = ConditionedLayer<Kernel>::apply(
+      inputs.x, optional(inputs.conditioner_input), optional(inputs.context),
+      torch::TensorList(conditioner.weights), torch::TensorList(conditioner.biases),
+      torch::TensorList(conditioner.masks), static_cast<int64_t>(conditioner.activation),
+      std::move(settings), inverse, inputs.split);
+  return {out[0], out[1]};
+}
+
+}  // namespace fused
+}  // namespace diffeo

@@ -58,6 +58,26 @@ void expect_same(const Evaluation& fused, const Evaluation& composite) {
   }
 }
 
+void expect_log_prob_matches_composite(flows::Flow& flow, const torch::Tensor& y,
+                                       const std::string& node) {
+  auto weights = torch::rand({y.size(0)}, y.options());
+  auto weighted_log_prob = [&](const torch::Tensor& x) {
+    return (flow->log_prob(x) * weights).sum();
+  };
+  expect_same(evaluate(flow, y, true, node, weighted_log_prob),
+              evaluate(flow, y, false, node, weighted_log_prob));
+}
+
+void expect_sampling_direction_matches_composite(flows::Flow& flow, const torch::Tensor& z,
+                                                 const std::string& node) {
+  auto weights = torch::randn_like(z);
+  auto forward = [&](const torch::Tensor& x) {
+    auto r = flow->bijector()->forward_and_log_det(x);
+    return (r.output * weights).sum() + r.log_det.sum();
+  };
+  expect_same(evaluate(flow, z, true, node, forward), evaluate(flow, z, false, node, forward));
+}
+
 std::vector<FusedLayout> fused_layouts() {
   return {FusedLayout{5, 2, 2, 0, false}, FusedLayout{3, 0, 0, 0, true},
           FusedLayout{3, 0, 0, 3, false}};

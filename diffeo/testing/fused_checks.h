@@ -38,6 +38,14 @@ Evaluation evaluate(flows::Flow& flow, const torch::Tensor& input, bool fused,
 /// The values agree to 1e-12 relative, the gradients to 1e-10 (+ 1e-12 absolute).
 void expect_same(const Evaluation& fused, const Evaluation& composite);
 
+/// Fused against composite: a randomly weighted sum of flow->log_prob(y)
+/// (density direction), or of the bijector's forward output plus its log-det
+/// at z (sampling direction), and their gradients; `node` must be in the graph.
+void expect_log_prob_matches_composite(flows::Flow& flow, const torch::Tensor& y,
+                                       const std::string& node);
+void expect_sampling_direction_matches_composite(flows::Flow& flow, const torch::Tensor& z,
+                                                 const std::string& node);
+
 /// The layout of a random fused node: D features of which the first `split`
 /// pass through (0: an autoregressive layer), a context of the given width,
 /// or a separate conditioner input of the given width; MADE-style random 0/1

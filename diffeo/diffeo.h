@@ -20,6 +20,7 @@
 #include "diffeo/bijectors/elementwise_transform.h"
 #include "diffeo/bijectors/factor_out.h"
 #include "diffeo/bijectors/fused_affine.h"
+#include "diffeo/bijectors/fused_spline.h"
 #include "diffeo/bijectors/gated_affine_transform.h"
 #include "diffeo/bijectors/hierarchical_coupling.h"
 #include "diffeo/bijectors/householder.h"

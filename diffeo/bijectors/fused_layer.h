@@ -77,24 +77,55 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
                                torch::TensorList biases, torch::TensorList masks,
                                int64_t activation, std::vector<double> settings, bool inverse,
                                int64_t split) {
-    const Kernel kernel(settings);
-    nn::DenseLayers layers{weights.vec(), biases.vec(), masks.vec(),
-                           static_cast<nn::KernelActivation>(activation)};
     // Copies made here (contiguous, cat) have no requires_grad: ask first.
     const bool need_grad_net =
         x.requires_grad() || requires_grad(conditioner_input) || requires_grad(context);
-    x = x.contiguous();
+    nn::DenseLayers layers{weights.vec(), biases.vec(), masks.vec(),
+                           static_cast<nn::KernelActivation>(activation)};
+    Pass pass;
+    auto result = evaluate(Kernel(settings), layers, x, conditioner_input, context, split,
+                           inverse, &pass);
     const bool net_from_x = !(conditioner_input && conditioner_input->defined());
+    auto& data = ctx->saved_data;
+    data["x"] = pass.x;
+    data["net_input"] = pass.net_input;
+    data["theta"] = pass.theta;
+    auto& tape = pass.tape;
+    data["weights"] = tape.weights;
+    data["hidden"] = tape.hidden;
+    data["biases"] = layers.biases;
+    data["masks"] = layers.masks;
+    data["activation"] = activation;
+    data["settings"] = settings;
+    data["inverse"] = inverse;
+    data["split"] = split;
+    data["need_grad_net"] = need_grad_net;
+    data["net_from_x"] = net_from_x;
+    return {result.output, result.log_det};
+  }
+
+  /// What a forward pass leaves for the backward pass.
+  struct Pass {
+    torch::Tensor x, net_input, theta;
+    nn::DenseTape tape;
+  };
+
+  /// The layer's forward computation; with `pass`, keeps what backward needs,
+  /// without, takes the dense stack's tape-free inference path.
+  static Result evaluate(const Kernel& kernel, const nn::DenseLayers& layers, torch::Tensor x,
+                         const c10::optional<torch::Tensor>& conditioner_input,
+                         const c10::optional<torch::Tensor>& context, int64_t split,
+                         bool inverse, Pass* pass) {
+    x = x.contiguous();
     torch::Tensor net_input;
-    if (!net_from_x) {
+    if (conditioner_input && conditioner_input->defined()) {
       net_input = conditioner_input->contiguous();
     } else {
       net_input = split > 0 ? x.narrow(1, 0, split) : x;
       net_input = context && context->defined() ? torch::cat({net_input, *context}, 1)
                                                 : net_input.contiguous();
     }
-    nn::DenseTape tape;
-    auto theta = nn::dense_forward(layers, net_input, &tape);
+    torch::Tensor theta = nn::dense_forward(layers, net_input, pass ? &pass->tape : nullptr);
     const int64_t N = x.size(0), D = x.size(1), F = D - split;
     TORCH_CHECK(theta.size(1) == F * kernel.parameters_per_feature(),
                 "fused layer: the conditioner gives ", theta.size(1), " values per row, not ", F,
@@ -115,20 +146,11 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
         }
       });
     });
-    auto& data = ctx->saved_data;
-    data["x"] = x;
-    data["net_input"] = net_input;
-    data["theta"] = theta;
-    data["weights"] = tape.weights;
-    data["hidden"] = tape.hidden;
-    data["biases"] = layers.biases;
-    data["masks"] = layers.masks;
-    data["activation"] = activation;
-    data["settings"] = settings;
-    data["inverse"] = inverse;
-    data["split"] = split;
-    data["need_grad_net"] = need_grad_net;
-    data["net_from_x"] = net_from_x;
+    if (pass) {
+      pass->x = x;
+      pass->net_input = net_input;
+      pass->theta = theta;
+    }
     return {output, log_det};
   }
 
@@ -199,6 +221,17 @@ Result apply(const nn::DenseLayers& conditioner, const ConditionedInputs& inputs
   auto optional = [](const torch::Tensor& t) {
     return t.defined() ? c10::optional<torch::Tensor>(t) : c10::nullopt;
   };
+  // Nothing to differentiate (sampling, evaluation): no autograd node, no tape.
+  bool record = torch::GradMode::is_enabled() && inputs.x.requires_grad();
+  for (const auto& t : {inputs.conditioner_input, inputs.context})
+    record = record || (torch::GradMode::is_enabled() && t.defined() && t.requires_grad());
+  for (const auto* list : {&conditioner.weights, &conditioner.biases})
+    for (const auto& t : *list) record = record || (torch::GradMode::is_enabled() && t.requires_grad());
+  if (!record)
+    return ConditionedLayer<Kernel>::evaluate(Kernel(settings), conditioner, inputs.x,
+                                              optional(inputs.conditioner_input),
+                                              optional(inputs.context), inputs.split, inverse,
+                                              nullptr);
   // As TensorLists (not vectors), so autograd sees the weights as inputs.
   auto out = ConditionedLayer<Kernel>::apply(
       inputs.x, optional(inputs.conditioner_input), optional(inputs.context),

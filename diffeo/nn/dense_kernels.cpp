@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 
 // Fortran BLAS (OpenBLAS here, the library LibTorch itself calls): column-major.
@@ -101,6 +102,48 @@ void activation_backward(KernelActivation activation, const T* h, T* g, int64_t 
   });
 }
 
+// y = activation(y + b) row by row (the last layer: no activation).
+template <typename T>
+void add_bias_and_activate(T* __restrict y, const T* __restrict b, int rows, int width,
+                           bool activated, KernelActivation activation) {
+  for (int i = 0; i < rows; ++i) {
+    T* row = y + static_cast<int64_t>(i) * width;
+    for (int j = 0; j < width; ++j) row[j] += b[j];
+    if (!activated) continue;
+    if (activation == KernelActivation::kRelu)
+      relu_range(row, 0, width);
+    else
+      for (int j = 0; j < width; ++j) row[j] = std::tanh(row[j]);
+  }
+}
+
+// Inference: rows in blocks small enough that a block's activations stay in
+// cache (1024 rows measured best), two scratch buffers, bias and activation in
+// one pass after each product, no tape.  The blocks run one after the other
+// and BLAS threads each product: OpenBLAS called from inside a parallel loop
+// over blocks still started its own threads and ran 1.5x slower on 2 cores.
+template <typename T>
+void forward_blocked(const std::vector<const T*>& weights, const std::vector<const T*>& biases,
+                     const std::vector<int>& widths, KernelActivation activation, const T* x,
+                     T* out, int64_t N) {
+  const size_t L = weights.size();
+  const int widest = *std::max_element(widths.begin() + 1, widths.end());
+  const int64_t block = 1024;
+  std::vector<T> scratch(2 * block * widest);
+  for (int64_t b = 0; b * block < N; ++b) {
+    const int64_t r0 = b * block;
+    const int rows = static_cast<int>(std::min(block, N - r0));
+    const T* h = x + r0 * widths[0];
+    for (size_t l = 0; l < L; ++l) {
+      const int in = widths[l], width = widths[l + 1];
+      T* y = l + 1 == L ? out + r0 * width : scratch.data() + (l % 2) * block * widest;
+      gemm('T', 'N', width, rows, in, T(1), weights[l], in, h, in, T(0), y, width);
+      add_bias_and_activate(y, biases[l], rows, width, l + 1 < L, activation);
+      h = y;
+    }
+  }
+}
+
 int dim(const torch::Tensor& t, int64_t i) { return static_cast<int>(t.size(i)); }
 
 }  // namespace
@@ -111,7 +154,30 @@ std::optional<KernelActivation> kernel_activation(const std::string& name) {
   return std::nullopt;
 }
 
+// Without a tape: the blocked inference path.
+torch::Tensor dense_forward_untaped(const DenseLayers& layers, const torch::Tensor& x) {
+  std::vector<torch::Tensor> weights;
+  std::vector<int> widths{dim(x, 1)};
+  for (size_t l = 0; l < layers.weights.size(); ++l) {
+    auto w = layers.masks.empty() ? layers.weights[l] : layers.weights[l] * layers.masks[l];
+    weights.push_back(w.contiguous());
+    widths.push_back(dim(w, 0));
+  }
+  std::vector<torch::Tensor> biases;
+  for (const auto& b : layers.biases) biases.push_back(b.contiguous());
+  auto out = torch::empty({x.size(0), widths.back()}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dense_forward", [&] {
+    std::vector<const scalar_t*> w, b;
+    for (const auto& t : weights) w.push_back(t.data_ptr<scalar_t>());
+    for (const auto& t : biases) b.push_back(t.data_ptr<scalar_t>());
+    forward_blocked(w, b, widths, layers.activation, x.data_ptr<scalar_t>(),
+                    out.data_ptr<scalar_t>(), x.size(0));
+  });
+  return out;
+}
+
 torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x, DenseTape* tape) {
+  if (!tape) return dense_forward_untaped(layers, x);
   const size_t L = layers.weights.size();
   const int N = dim(x, 0);
   torch::Tensor h = x;
@@ -126,9 +192,9 @@ torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x, D
              out);
       if (l + 1 < L) {
         activate(layers.activation, y.data_ptr<scalar_t>(), y.numel());
-        if (tape) tape->hidden.push_back(y);
+        tape->hidden.push_back(y);
       }
-      if (tape) tape->weights.push_back(w);
+      tape->weights.push_back(w);
       h = y;
     }
   });

@@ -37,7 +37,9 @@ struct DenseTape {
 };
 
 /// The stack's output [N, out_L] for x [N, in_0] (contiguous, the weights'
-/// dtype, float or double); fills `tape` when given.
+/// dtype, float or double); fills `tape` when given.  Without a tape (no
+/// backward to come) rows go through all layers in cache-sized blocks, in
+/// parallel over blocks.
 torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x,
                             DenseTape* tape = nullptr);
 

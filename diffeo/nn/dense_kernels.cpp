@@ -120,8 +120,9 @@ void add_bias_and_activate(T* __restrict y, const T* __restrict b, int rows, int
 // Inference: rows in blocks small enough that a block's activations stay in
 // cache (1024 rows measured best), two scratch buffers, bias and activation in
 // one pass after each product, no tape.  The blocks run one after the other
-// and BLAS threads each product: OpenBLAS called from inside a parallel loop
-// over blocks still started its own threads and ran 1.5x slower on 2 cores.
+// and BLAS threads each product.  On 2 cores a second thread does not pay at
+// width 64 (1.5x slower than one thread); neither did a parallel loop over
+// blocks nor whole-chunk products with threaded bias passes.
 template <typename T>
 void forward_blocked(const std::vector<const T*>& weights, const std::vector<const T*>& biases,
                      const std::vector<int>& widths, KernelActivation activation, const T* x,

@@ -222,12 +222,12 @@ Result apply(const nn::DenseLayers& conditioner, const ConditionedInputs& inputs
     return t.defined() ? c10::optional<torch::Tensor>(t) : c10::nullopt;
   };
   // Nothing to differentiate (sampling, evaluation): no autograd node, no tape.
-  bool record = torch::GradMode::is_enabled() && inputs.x.requires_grad();
-  for (const auto& t : {inputs.conditioner_input, inputs.context})
-    record = record || (torch::GradMode::is_enabled() && t.defined() && t.requires_grad());
+  bool needs_grad = false;
+  for (const auto& t : {inputs.x, inputs.conditioner_input, inputs.context})
+    needs_grad = needs_grad || (t.defined() && t.requires_grad());
   for (const auto* list : {&conditioner.weights, &conditioner.biases})
-    for (const auto& t : *list) record = record || (torch::GradMode::is_enabled() && t.requires_grad());
-  if (!record)
+    for (const auto& t : *list) needs_grad = needs_grad || t.requires_grad();
+  if (!torch::GradMode::is_enabled() || !needs_grad)
     return ConditionedLayer<Kernel>::evaluate(Kernel(settings), conditioner, inputs.x,
                                               optional(inputs.conditioner_input),
                                               optional(inputs.context), inputs.split, inverse,

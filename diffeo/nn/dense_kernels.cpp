@@ -57,12 +57,10 @@ void gemm(char transa, char transb, int m, int n, int k, double alpha, const dou
 // A row-major [r, c] matrix is the column-major [c, r] matrix of its
 // transpose, so each product below is written for the transposes.
 
-// y[N, out] = x[N, in] w[out, in]^T + b
+// y[N, out] = x[N, in] w[out, in]^T (the bias is added with the activation)
 template <typename T>
-void linear(const T* x, const T* w, const T* b, T* y, int N, int in, int out) {
-  for (int i = 0; i < N; ++i)
-    for (int j = 0; j < out; ++j) y[i * out + j] = b[j];
-  gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(1), y, out);
+void product(const T* x, const T* w, T* y, int N, int in, int out) {
+  gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(0), y, out);
 }
 
 // grad_x[N, in] = g[N, out] w[out, in]
@@ -104,16 +102,6 @@ void relu_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, 
 template <typename T>
 void tanh_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) g[i] *= 1 - h[i] * h[i];
-}
-
-template <typename T>
-void activate(KernelActivation activation, T* h, int64_t n) {
-  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
-    if (activation == KernelActivation::kRelu)
-      relu_range(h, begin, end);
-    else
-      for (int64_t i = begin; i < end; ++i) h[i] = std::tanh(h[i]);
-  });
 }
 
 // g *= activation'(pre-activation), written with the activated output h.
@@ -163,7 +151,7 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
     for (size_t l = 0; l < L; ++l) {
       const int in = widths[l], width = widths[l + 1];
       T* y = l + 1 == L ? out + r0 * width : scratch.data() + (l % 2) * block * widest;
-      gemm('T', 'N', width, rows, in, T(1), weights[l], in, h, in, T(0), y, width);
+      product(h, weights[l], y, rows, in, width);
       add_bias_and_activate(y, biases[l], rows, width, l + 1 < L, activation);
       h = y;
     }
@@ -171,6 +159,12 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
 }
 
 int dim(const torch::Tensor& t, int64_t i) { return static_cast<int>(t.size(i)); }
+
+// Layer l's weight as the products use it: masked (MADE) and contiguous.
+torch::Tensor effective_weight(const DenseLayers& layers, size_t l) {
+  const auto& w = layers.weights[l];
+  return (layers.masks.empty() ? w : w * layers.masks[l]).contiguous();
+}
 
 }  // namespace
 
@@ -185,9 +179,8 @@ torch::Tensor dense_forward_untaped(const DenseLayers& layers, const torch::Tens
   std::vector<torch::Tensor> weights;
   std::vector<int> widths{dim(x, 1)};
   for (size_t l = 0; l < layers.weights.size(); ++l) {
-    auto w = layers.masks.empty() ? layers.weights[l] : layers.weights[l] * layers.masks[l];
-    weights.push_back(w.contiguous());
-    widths.push_back(dim(w, 0));
+    weights.push_back(effective_weight(layers, l));
+    widths.push_back(dim(weights.back(), 0));
   }
   std::vector<torch::Tensor> biases;
   for (const auto& b : layers.biases) biases.push_back(b.contiguous());
@@ -209,17 +202,18 @@ torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x, D
   torch::Tensor h = x;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dense_forward", [&] {
     for (size_t l = 0; l < L; ++l) {
-      auto w = layers.masks.empty() ? layers.weights[l] : layers.weights[l] * layers.masks[l];
-      w = w.contiguous();
+      auto w = effective_weight(layers, l);
+      auto b = layers.biases[l].contiguous();
       const int out = dim(w, 0), in = dim(w, 1);
+      const bool hidden = l + 1 < L;
       auto y = torch::empty({N, out}, x.options());
-      linear(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
-             layers.biases[l].contiguous().data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), N, in,
-             out);
-      if (l + 1 < L) {
-        activate(layers.activation, y.data_ptr<scalar_t>(), y.numel());
-        tape->hidden.push_back(y);
-      }
+      scalar_t* rows = y.data_ptr<scalar_t>();
+      product(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), rows, N, in, out);
+      at::parallel_for(0, N, std::max(1, (1 << 14) / out), [&](int64_t begin, int64_t end) {
+        add_bias_and_activate(rows + begin * out, b.data_ptr<scalar_t>(),
+                              static_cast<int>(end - begin), out, hidden, layers.activation);
+      });
+      if (hidden) tape->hidden.push_back(y);
       tape->weights.push_back(w);
       h = y;
     }

@@ -8,6 +8,8 @@
 #include <string>
 #include <tuple>
 
+#include "diffeo/bijectors/fused_layer.h"
+#include "diffeo/bijectors/gated_affine_transform.h"
 #include "diffeo/core/fusion.h"
 #include "diffeo/flows/flow.h"
 #include "diffeo/testing/fused_checks.h"
@@ -105,6 +107,37 @@ TEST(FusedLayers, InferencePathMatchesTheCompositePath) {
           << name << " output " << i << " differs by "
           << (out[i] - out[i + 3]).abs().max().item<double>();
   }
+}
+
+// fused_layer's dispatch: the affine node for an affine transform whose
+// conditioner has the right width (same numbers as fused_affine), nothing (the
+// composite path) for a conditioner of another width, a transform without a
+// kernel, no kernel layers (nullopt: an activation the kernels lack), or
+// fusion switched off.
+TEST(FusedLayer, DispatchesOnlyWhatAKernelCovers) {
+  torch::manual_seed(2);
+  auto dense = [](int64_t out) {
+    return nn::DenseLayers{{torch::randn({4, 1}), torch::randn({out, 4})},
+                           {torch::randn({4}), torch::randn({out})},
+                           {},
+                           nn::KernelActivation::kRelu};
+  };
+  const ConditionedInputs inputs{torch::randn({5, 2}), 1, {}, {}};
+  auto affine = affine_transform(3.0);
+  const auto two = dense(2);
+  auto r = fused_layer(affine, two, inputs, /*inverse=*/true);
+  ASSERT_TRUE(r.has_value());
+  auto expected = fused_affine(two, inputs, 3.0, true);
+  EXPECT_TRUE(torch::equal(r->output, expected.output));
+  EXPECT_TRUE(torch::equal(r->log_det, expected.log_det));
+  EXPECT_TRUE(torch::equal(r->output.select(1, 0), inputs.x.select(1, 0)));
+  EXPECT_FALSE(fused_layer(affine, dense(3), inputs, true).has_value());
+  auto gated = gated_affine_transform();
+  EXPECT_FALSE(
+      fused_layer(gated, dense(gated->parameters_per_feature()), inputs, true).has_value());
+  EXPECT_FALSE(fused_layer(affine, std::nullopt, inputs, true).has_value());
+  FusedKernelsGuard off(false);
+  EXPECT_FALSE(fused_layer(affine, two, inputs, true).has_value());
 }
 
 }  // namespace

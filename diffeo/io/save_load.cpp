@@ -1,15 +1,12 @@
 #include "diffeo/io/save_load.h"
 
-#include <cstdio>
-#include <fstream>
-
-#include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
+#include "diffeo/io/archive.h"
 
 namespace diffeo::io {
 
-static const char* kFormat = "diffeo-flow/1";
+static const char* kFormat = "diffeo-flow/2";
 
 // Every parameter and buffer under its dotted path ("base.loc", "bijector.0.made.weight0").
 static std::vector<std::pair<std::string, torch::Tensor>> state(const flows::Flow& flow) {
@@ -21,63 +18,55 @@ static std::vector<std::pair<std::string, torch::Tensor>> state(const flows::Flo
 
 void save(const flows::Flow& flow, const std::string& path) {
   if (flow.is_empty()) throw Error("io::save: argument 'flow' is empty");
-  torch::serialize::OutputArchive archive;
-  archive.write("format", c10::IValue(std::string(kFormat)));
-  archive.write("spec", c10::IValue(flow->spec().dump()));
-  archive.write("dtype", c10::IValue(std::string(flow->options().dtype().name())));
-  for (const auto& [name, tensor] : state(flow))
-    archive.write("state." + name, tensor.detach().cpu());
-
-  AtomicFile file(path, "io::save");
-  try {
-    archive.save_to(file.temporary());
-  } catch (const c10::Error& e) {
-    file.fail(e.what_without_backtrace());
+  Archive archive;
+  archive.meta = {{"format", kFormat},
+                  {"spec", flow->spec()},
+                  {"dtype", flow->options().dtype() == torch::kFloat64 ? "float64" : "float32"}};
+  for (const auto& [name, tensor] : state(flow)) {
+    if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>())
+      throw Error("io::save: the flow's tensor '" + name +
+                  "' holds NaN or infinite values; refusing to write '" + path +
+                  "' (a diverged training? lower the learning rate)");
+    archive.tensors.emplace_back(name, tensor.detach());
   }
-  file.commit();
-}
-
-static std::string read_string(torch::serialize::InputArchive& archive, const std::string& key,
-                               const std::string& path) {
-  c10::IValue value;
-  if (!archive.try_read(key, value) || !value.isString())
-    throw Error("io::load: '" + path + "' is not a diffeo model (no '" + key + "' entry)");
-  return value.toStringRef();
+  write_archive(archive, path, "io::save");
 }
 
 flows::Flow load(const std::string& path) {
-  if (!std::ifstream(path).good())
-    throw Error("io::load: cannot open '" + path + "' (missing or unreadable)");
-  torch::serialize::InputArchive archive;
+  const auto archive = read_archive(path, "io::load");
+  const std::string file = "io::load: '" + path + "'";
+  const auto& meta = archive.meta;
+  if (!meta.contains("format") || !meta["format"].is_string())
+    throw Error(file + " is not a diffeo model (a diffeo file without a format tag)");
+  if (meta["format"] != kFormat)
+    throw Error(file + " holds '" + meta["format"].get<std::string>() + "', not a model ('" +
+                kFormat + "')" +
+                (meta["format"] == "diffeo-checkpoint/1"
+                     ? "; a training checkpoint continues with 'diffeo train --resume'"
+                     : ""));
+  if (!meta.contains("spec") || !meta.contains("dtype") || !meta["dtype"].is_string())
+    throw Error(file + " is corrupt: it lacks the flow's spec or dtype");
+  flows::Flow flow = nullptr;
   try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw Error("io::load: '" + path + "' is not a readable model file (truncated, corrupt or " +
-                "another format): " + e.what_without_backtrace());
+    flow = flows::build(meta["spec"]);
+  } catch (const Error& e) {
+    throw Error(file + " holds a spec this diffeo cannot build: " + e.what());
+  } catch (const std::exception& e) {  // json type errors, allocation failures
+    throw Error(file + " holds a spec this diffeo cannot build: " + e.what());
   }
-  const auto format = read_string(archive, "format", path);
-  if (format != kFormat)
-    throw Error("io::load: '" + path + "' has format '" + format + "', expected '" + kFormat + "'");
-  json spec;
-  try {
-    spec = json::parse(read_string(archive, "spec", path));
-  } catch (const json::exception& e) {
-    throw Error("io::load: '" + path + "' holds an unreadable spec: " + e.what());
-  }
-  auto flow = flows::build(spec);
-  const auto dtype = read_string(archive, "dtype", path);
-  if (dtype == "double") flow->to(torch::kFloat64);
+  if (meta["dtype"] == "float64") flow->to(torch::kFloat64);
 
   torch::NoGradGuard no_grad;
   for (auto& [name, tensor] : state(flow)) {
-    torch::Tensor stored;
-    if (!archive.try_read("state." + name, stored))
-      throw Error("io::load: '" + path + "' lacks the tensor '" + name + "' its spec needs");
-    if (!stored.sizes().equals(tensor.sizes()))
-      throw Error("io::load: '" + path + "' holds '" + name + "' of shape " +
-                  shape_string(stored.sizes()) + " but its spec needs " +
-                  shape_string(tensor.sizes()));
-    tensor.copy_(stored);
+    const auto* stored = archive.find(name);
+    if (stored == nullptr)
+      throw Error(file + " lacks the tensor '" + name + "' its spec needs");
+    if (!stored->sizes().equals(tensor.sizes()))
+      throw Error(file + " holds '" + name + "' of shape " + shape_string(stored->sizes()) +
+                  " but its spec needs " + shape_string(tensor.sizes()));
+    if (stored->is_floating_point() && !torch::isfinite(*stored).all().item<bool>())
+      throw Error(file + " holds NaN or infinite values in '" + name + "'");
+    tensor.copy_(*stored);
   }
   return flow;
 }

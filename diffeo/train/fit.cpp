@@ -1,17 +1,22 @@
 #include "diffeo/train/fit.h"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
 #include <limits>
+#include <mutex>
+#include <optional>
 
 #include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/train/evaluate.h"
+#include "diffeo/core/interrupt.h"
+#include "diffeo/train/checkpoint.h"
 #include "diffeo/train/flat_adam.h"
 
 namespace diffeo::train {
@@ -36,6 +41,14 @@ void check_fit_options(const FitOptions& o) {
   if (!(o.time_limit() >= 0) || !std::isfinite(o.time_limit()))
     throw Error("fit: argument 'time_limit' must be >= 0 seconds (0: none), got " +
                 number_string(o.time_limit()));
+  if (o.checkpoint_every() < 0 || o.stop_after() < 0)
+    throw Error("fit: 'checkpoint_every' and 'stop_after' must be >= 0 (0: never)");
+  if (!(o.checkpoint_seconds() >= 0) || !std::isfinite(o.checkpoint_seconds()))
+    throw Error("fit: argument 'checkpoint_seconds' must be >= 0 (0: never), got " +
+                number_string(o.checkpoint_seconds()));
+  if (o.checkpoint().empty() && (o.resume() || o.stop_after() > 0 || o.checkpoint_every() > 0 ||
+                                 o.checkpoint_seconds() > 0))
+    throw Error("fit: 'resume', 'stop_after' and checkpoint intervals need a 'checkpoint' file");
 }
 
 std::vector<torch::Tensor> snapshot(Distribution model) {
@@ -87,11 +100,105 @@ class Progress {
   bool tty_;
 };
 
-// The shared optimisation loop: `batch_loss(generator)` gives the batch
+// Every parameter and buffer by name: what a checkpoint stores of the model.
+std::vector<std::pair<std::string, torch::Tensor>> named_state(Distribution model) {
+  std::vector<std::pair<std::string, torch::Tensor>> items;
+  for (const auto& p : model->named_parameters()) items.emplace_back(p.key(), p.value());
+  for (const auto& b : model->named_buffers()) items.emplace_back(b.key(), b.value());
+  return items;
+}
+
+// The run's state between steps, as the loop keeps it.
+struct LoopState {
+  FitReport report;
+  std::vector<torch::Tensor> best;
+  int64_t bad_in_a_row = 0, since_improvement = 0;
+  double last_validation = NAN;
+};
+
+// Restores a checkpoint into the model, optimizer, generator and loop state,
+// after checking that it belongs to this run; returns the steps it had done.
+int64_t resume(const FitOptions& options, const json& data, Distribution model, FlatAdam& adam,
+               at::Generator& generator, LoopState& state) {
+  const std::string& path = options.checkpoint();
+  if (path.empty()) throw Error("fit: 'resume' needs the 'checkpoint' file to continue from");
+  auto c = read_checkpoint(path);
+  const std::string refused = "fit: cannot resume from '" + path + "': ";
+  const auto fingerprint = fit_fingerprint(options);
+  for (const auto& [key, value] : fingerprint.items())
+    if (!c.options.contains(key) || c.options[key] != value)
+      throw Error(refused + "it was written with " + key + " = " +
+                  (c.options.contains(key) ? c.options[key].dump() : "(none)") +
+                  ", this run has " + value.dump() + "; resume with the interrupted run's options");
+  if (c.data != data)
+    throw Error(refused + "it was written for other training data (" + c.data.dump() +
+                "; now " + data.dump() + ")");
+  auto state_now = named_state(model);
+  if (c.model.size() != state_now.size())
+    throw Error(refused + "it holds " + std::to_string(c.model.size()) +
+                " model tensors, this model has " + std::to_string(state_now.size()) +
+                " (another flow type or size?)");
+  auto snapshot_now = snapshot(model);
+  if (c.step > options.steps() || c.best.size() != snapshot_now.size())
+    throw Error(refused + "it is inconsistent (step " + std::to_string(c.step) + ")");
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < state_now.size(); ++i) {
+    const auto& [name, tensor] = state_now[i];
+    const auto& [saved_name, saved] = c.model[i];
+    if (saved_name != name || !saved.sizes().equals(tensor.sizes()) ||
+        !c.best[i].sizes().equals(snapshot_now[i].sizes()))
+      throw Error(refused + "it was written for another model: it holds '" + saved_name +
+                  "' of shape " + shape_string(saved.sizes()) + " where this model has '" + name +
+                  "' of shape " + shape_string(tensor.sizes()));
+    tensor.copy_(saved);
+  }
+  adam.restore(c.adam_steps, c.first_moments, c.second_moments);
+  try {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(c.generator_state);
+  } catch (const c10::Error& e) {
+    throw Error(refused + "its generator state is damaged: " + e.what_without_backtrace());
+  }
+  state.report = std::move(c.report);
+  state.best = std::move(c.best);
+  state.bad_in_a_row = c.bad_in_a_row;
+  state.since_improvement = c.since_improvement;
+  state.last_validation = c.last_validation;
+  return c.step;
+}
+
+void save_checkpoint(const FitOptions& options, const json& data, int64_t step,
+                     Distribution model, const FlatAdam& adam, at::Generator& generator,
+                     const LoopState& state) {
+  FitCheckpoint c;
+  c.options = fit_fingerprint(options);
+  c.data = data;
+  c.step = step;
+  c.report = state.report;
+  c.bad_in_a_row = state.bad_in_a_row;
+  c.since_improvement = state.since_improvement;
+  c.last_validation = state.last_validation;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    c.generator_state = generator.get_state();
+  }
+  c.model = named_state(model);
+  c.best = state.best;
+  c.adam_steps = adam.steps();
+  for (const auto& group : adam.groups()) {
+    c.first_moments.push_back(group.first_moment);
+    c.second_moments.push_back(group.second_moment);
+  }
+  write_checkpoint(c, options.checkpoint());
+}
+
+// The shared optimisation loop: `batch_loss(generator, step)` gives the batch
 // loss, `validation_loss()` the loss on the fixed validation set (or NaN).
+// `data` identifies the training data in checkpoints (null: fresh batches).
 FitReport optimise(Distribution model,
-                   const std::function<torch::Tensor(at::Generator&)>& batch_loss,
-                   const std::function<double()>& validation_loss, const FitOptions& options) {
+                   const std::function<torch::Tensor(at::Generator&, int64_t)>& batch_loss,
+                   const std::function<double()>& validation_loss, const FitOptions& options,
+                   const json& data = nullptr) {
   if (model.is_empty()) throw Error("fit: argument 'model' is empty");
   check_fit_options(options);
   const auto start = Clock::now();
@@ -101,21 +208,27 @@ FitReport optimise(Distribution model,
   if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
   FlatAdam adam(parameters, FlatAdamOptions().learning_rate(options.learning_rate()));
 
-  FitReport report;
+  LoopState state;
+  auto& report = state.report;
   report.best_validation = std::numeric_limits<double>::infinity();
-  auto best = snapshot(model);
-  int64_t bad_in_a_row = 0, since_improvement = 0;
-  double last_validation = NAN;
+  state.best = snapshot(model);
+  int64_t done = 0;
+  if (options.resume()) done = resume(options, data, model, adam, generator, state);
+  const double earlier_seconds = report.seconds;  // of the runs this one continues
   report.stop_reason = "steps";
   Progress progress(options);
+  std::optional<InterruptGuard> interrupts;
+  if (options.handle_signals()) interrupts.emplace();
 
   // Training time: the wall time without the on_step callbacks (sample grids
   // and the like), so the time limit and the schedule measure the training.
   double in_callbacks = 0;
   auto elapsed = [&] {
-    return std::chrono::duration<double>(Clock::now() - start).count() - in_callbacks;
+    return earlier_seconds +
+           std::chrono::duration<double>(Clock::now() - start).count() - in_callbacks;
   };
-  for (int64_t step = 1; step <= options.steps(); ++step) {
+  double last_checkpoint = elapsed();
+  for (int64_t step = done + 1; step <= options.steps(); ++step) {
     if (options.schedule() == "cosine") {
       double t = static_cast<double>(step - 1) / options.steps();
       if (options.time_limit() > 0)
@@ -124,7 +237,7 @@ FitReport optimise(Distribution model,
                              (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t))));
     }
     adam.zero_grad();
-    auto loss = batch_loss(generator);
+    auto loss = batch_loss(generator, step);
     double value = loss.item<double>();
     bool good = std::isfinite(value);
     if (good) {
@@ -133,52 +246,79 @@ FitReport optimise(Distribution model,
     }
     report.train_loss.push_back(good ? value : NAN);
     report.steps = step;
-    if (!good) {
+    if (good) {
+      state.bad_in_a_row = 0;
+      adam.step();
+      if (options.on_step()) {
+        const auto called = Clock::now();
+        options.on_step()(step, value);
+        in_callbacks += std::chrono::duration<double>(Clock::now() - called).count();
+      }
+      const bool validate = options.validate_every() > 0 &&
+                            (step % options.validate_every() == 0 || step == options.steps());
+      if (validate) {
+        model->eval();  // e.g. BatchNorm: running statistics, not the validation batch's
+        state.last_validation = validation_loss();
+        model->train();
+        if (std::isfinite(state.last_validation)) {
+          report.validation_loss.emplace_back(step, state.last_validation);
+          if (state.last_validation < report.best_validation) {
+            report.best_validation = state.last_validation;
+            state.best = snapshot(model);
+            state.since_improvement = 0;
+          } else if (options.patience() > 0 && ++state.since_improvement >= options.patience()) {
+            report.stop_reason = "early stopping";
+          }
+        }
+      }
+      if (options.time_limit() > 0 && elapsed() >= options.time_limit() &&
+          report.stop_reason == "steps")
+        report.stop_reason = "time limit";
+    } else {
       // Never apply a non-finite step: the weights stay as they were.
       ++report.skipped_steps;
-      if (++bad_in_a_row >= options.max_bad_steps()) {
+      if (++state.bad_in_a_row >= options.max_bad_steps()) {
         model->eval();  // the weights are those of the last good step: none was applied since
-        throw Error("fit: training diverged: " + std::to_string(bad_in_a_row) +
+        throw Error("fit: training diverged: " + std::to_string(state.bad_in_a_row) +
                     " steps in a row gave a non-finite loss or gradient (at step " +
                     std::to_string(step) + "); the weights of the last good step were kept; " +
                     "lower the learning rate (now " + number_string(options.learning_rate()) +
                     ") or check the data for NaN/Inf");
       }
-      continue;
-    }
-    bad_in_a_row = 0;
-    adam.step();
-    if (options.on_step()) {
-      const auto called = Clock::now();
-      options.on_step()(step, value);
-      in_callbacks += std::chrono::duration<double>(Clock::now() - called).count();
     }
 
-    const bool validate = options.validate_every() > 0 &&
-                          (step % options.validate_every() == 0 || step == options.steps());
-    if (validate) {
-      model->eval();  // e.g. BatchNorm: running statistics, not the validation batch's
-      last_validation = validation_loss();
-      model->train();
-      if (std::isfinite(last_validation)) {
-        report.validation_loss.emplace_back(step, last_validation);
-        if (last_validation < report.best_validation) {
-          report.best_validation = last_validation;
-          best = snapshot(model);
-          since_improvement = 0;
-        } else if (options.patience() > 0 && ++since_improvement >= options.patience()) {
-          report.stop_reason = "early stopping";
-        }
+    if (report.stop_reason == "steps" && step < options.steps()) {
+      if (interrupts && InterruptGuard::received() != 0) {
+        report.stop_reason = "interrupted";
+        report.signal = InterruptGuard::received();
+      } else if (options.stop_after() > 0 && step >= options.stop_after()) {
+        report.stop_reason = "paused";
       }
     }
-    if (options.time_limit() > 0 && elapsed() >= options.time_limit() &&
-        report.stop_reason == "steps")
-      report.stop_reason = "time limit";
     const bool stopping = report.stop_reason != "steps";
-    progress.update(step, value, last_validation, elapsed(), stopping || step == options.steps());
+    const bool pausing = report.stop_reason == "paused" || report.stop_reason == "interrupted";
+    if (!options.checkpoint().empty() &&
+        (pausing || (options.checkpoint_every() > 0 && step % options.checkpoint_every() == 0) ||
+         (options.checkpoint_seconds() > 0 &&
+          elapsed() - last_checkpoint >= options.checkpoint_seconds()))) {
+      report.seconds = elapsed();
+      try {
+        save_checkpoint(options, data, step, model, adam, generator, state);
+      } catch (const Error& e) {
+        if (pausing) throw;
+        // A periodic checkpoint that cannot be written (a full disk) must not
+        // end the training it protects: warn and try again next time.
+        std::fprintf(stderr, "fit: warning: %s; training goes on\n", e.what());
+      }
+      last_checkpoint = elapsed();
+    }
+    if (good || stopping)
+      progress.update(step, value, state.last_validation, elapsed(),
+                      stopping || step == options.steps());
     if (stopping) break;
   }
-  if (!report.validation_loss.empty()) restore(model, best);
+  const bool pausing = report.stop_reason == "paused" || report.stop_reason == "interrupted";
+  if (!report.validation_loss.empty() && !pausing) restore(model, state.best);
   model->eval();
   report.seconds = elapsed();
   return report;
@@ -186,6 +326,28 @@ FitReport optimise(Distribution model,
 
 torch::Tensor rows(const torch::Tensor& t, const torch::Tensor& index) {
   return t.defined() ? t.index_select(0, index) : t;
+}
+
+// A seed for stream `stream` of a run seeded `seed` (splitmix64's finaliser),
+// unrelated to the run's own generator seeded `seed`.
+uint64_t stream_seed(uint64_t seed, int64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(stream) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// What identifies a data set in a checkpoint: its shape and a checksum of its values.
+json data_fingerprint(const torch::Tensor& data, const torch::Tensor& context) {
+  json fingerprint = json::object();
+  for (const auto& [name, tensor] : {std::pair{"data", data}, std::pair{"context", context}}) {
+    if (!tensor.defined()) continue;
+    const auto values = tensor.detach().cpu().contiguous();
+    fingerprint[name] = {
+        {"shape", values.sizes().vec()},
+        {"crc32", crc32_z(0, static_cast<const unsigned char*>(values.data_ptr()), values.nbytes())}};
+  }
+  return fingerprint;
 }
 
 }  // namespace
@@ -201,7 +363,7 @@ FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions&
               const torch::Tensor& validation, const torch::Tensor& validation_context) {
   return optimise(
       model,
-      [&](at::Generator& generator) {
+      [&](at::Generator& generator, int64_t) {
         auto [x, ctx] = sampler(options.batch_size(), generator);
         return -model->log_prob(x, ctx).mean();
       },
@@ -222,19 +384,22 @@ FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& o
   if (context.defined() && context.size(0) != data.size(0))
     throw Error("fit: argument 'context' has " + std::to_string(context.size(0)) +
                 " rows but 'data' has " + std::to_string(data.size(0)));
-  // An epoch is a random permutation of the rows, drawn from the fit's generator.
+  // Epoch e's row order is a permutation drawn from its own generator (seed,
+  // e), so a batch is a function of the step alone: a resumed run needs no
+  // shuffling state.
+  const int64_t n = data.size(0), b = std::min(options.batch_size(), n), per_epoch = n / b;
   torch::Tensor order;
-  int64_t position = 0;
+  int64_t order_epoch = -1;
   return optimise(
       model,
-      [&](at::Generator& generator) {
-        const int64_t n = data.size(0), b = std::min(options.batch_size(), n);
-        if (!order.defined() || position + b > n) {
-          order = torch::randperm(n, generator, torch::kLong);
-          position = 0;
+      [&](at::Generator&, int64_t step) {
+        const int64_t epoch = (step - 1) / per_epoch;
+        if (epoch != order_epoch) {
+          auto shuffle = at::make_generator<at::CPUGeneratorImpl>(stream_seed(options.seed(), epoch));
+          order = torch::randperm(n, shuffle, torch::kLong);
+          order_epoch = epoch;
         }
-        auto index = order.narrow(0, position, b);
-        position += b;
+        auto index = order.narrow(0, (step - 1) % per_epoch * b, b);
         return -model->log_prob(rows(data, index), rows(context, index)).mean();
       },
       [&] {
@@ -242,7 +407,7 @@ FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& o
         torch::NoGradGuard no_grad;
         return -model->log_prob(validation, validation_context).mean().item<double>();
       },
-      options);
+      options, data_fingerprint(data, context));
 }
 
 FitReport fit_reverse_kl(Distribution model,
@@ -250,7 +415,7 @@ FitReport fit_reverse_kl(Distribution model,
                          const FitOptions& options) {
   return optimise(
       model,
-      [&](at::Generator& generator) {
+      [&](at::Generator& generator, int64_t) {
         auto draws = model->sample_and_log_prob(options.batch_size(), {}, generator);
         return (draws.log_prob - target_log_prob(draws.sample)).mean();
       },

@@ -43,6 +43,25 @@ struct FitOptions {
   /// (e.g. to draw the frames of a training animation); the model is in
   /// training mode, so switch off autograd when evaluating it there.
   TORCH_ARG(std::function<void(int64_t step, double loss)>, on_step) = nullptr;
+  /// Training checkpoints (train/checkpoint.h): the file written every
+  /// checkpoint_every steps, every checkpoint_seconds of training and when the
+  /// run is paused or interrupted (empty: never).  The file stays after the
+  /// run; delete it once the model is saved.
+  TORCH_ARG(std::string, checkpoint) = "";
+  TORCH_ARG(int64_t, checkpoint_every) = 0;
+  TORCH_ARG(double, checkpoint_seconds) = 0;
+  /// Continue the run saved in `checkpoint` instead of starting afresh.  With
+  /// the same model (rebuilt the same way), data and options the result is
+  /// bit-identical to a run that never stopped; a checkpoint written with
+  /// other options, another model or other data is refused.
+  TORCH_ARG(bool, resume) = false;
+  /// Pause after this step (0: never): write the checkpoint and return with
+  /// stop_reason "paused"; the schedule still spans all `steps`.
+  TORCH_ARG(int64_t, stop_after) = 0;
+  /// While fitting, SIGINT (Ctrl-C) and SIGTERM finish the current step, write
+  /// the checkpoint (if any) and return with stop_reason "interrupted" and
+  /// FitReport::signal set; a second signal kills the process as usual.
+  TORCH_ARG(bool, handle_signals) = false;
 };
 
 /// What a fit did: the loss per step, validation losses, why it stopped.
@@ -52,8 +71,12 @@ struct FitReport {
   int64_t steps = 0;
   int64_t skipped_steps = 0;  // non-finite loss or gradient: not applied
   double best_validation = 0;
-  std::string stop_reason;  // "steps", "early stopping", "time limit"
-  double seconds = 0;       // training time, without the on_step callbacks
+  /// "steps", "early stopping", "time limit", or with checkpoints "paused"
+  /// (stop_after) or "interrupted" (a signal).  A paused or interrupted fit
+  /// leaves the model at its last step's weights (not the best validation's).
+  std::string stop_reason;
+  int signal = 0;      // the signal of an "interrupted" run (SIGINT, SIGTERM)
+  double seconds = 0;  // training time, without the on_step callbacks (resumed runs: in all)
 
   json to_json() const;
   /// The history as JSON ({"train_loss": [...], ...}) or CSV (step,train_loss,validation_loss).
@@ -75,7 +98,8 @@ FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions&
               const torch::Tensor& validation, const torch::Tensor& validation_context = {});
 
 /// Maximum likelihood on a data set `data` [N, event...] with optional
-/// per-row `context` [N, features]: shuffled minibatches, epoch after epoch.
+/// per-row `context` [N, features]: shuffled minibatches, epoch after epoch
+/// (each epoch's order drawn from the seed and the epoch number).
 /// `validation` / `validation_context` (optional) drive early stopping.
 FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& options,
               const torch::Tensor& context = {}, const torch::Tensor& validation = {},

@@ -85,4 +85,25 @@ void FlatAdam::step() {
   }
 }
 
+void FlatAdam::restore(int64_t steps, const std::vector<torch::Tensor>& first_moments,
+                       const std::vector<torch::Tensor>& second_moments) {
+  if (steps < 0) throw Error("FlatAdam::restore: argument 'steps' must be >= 0");
+  if (first_moments.size() != groups_.size() || second_moments.size() != groups_.size())
+    throw Error("FlatAdam::restore: got moments for " + std::to_string(first_moments.size()) +
+                " and " + std::to_string(second_moments.size()) + " parameter groups, the " +
+                "optimizer has " + std::to_string(groups_.size()));
+  for (size_t g = 0; g < groups_.size(); ++g)
+    for (const auto* saved : {&first_moments[g], &second_moments[g]})
+      if (!saved->defined() || !saved->sizes().equals(groups_[g].first_moment.sizes()))
+        throw Error("FlatAdam::restore: group " + std::to_string(g) + " has " +
+                    std::to_string(groups_[g].first_moment.numel()) +
+                    " parameters but the saved moments do not match that size");
+  torch::NoGradGuard no_grad;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    groups_[g].first_moment.copy_(first_moments[g]);
+    groups_[g].second_moment.copy_(second_moments[g]);
+  }
+  steps_ = steps;
+}
+
 }  // namespace diffeo::train

@@ -47,6 +47,13 @@ class FlatAdam {
   };
   const std::vector<Group>& groups() const { return groups_; }
 
+  /// Sets the step count and each group's moments to values saved from
+  /// steps() and groups() (a training checkpoint), so the next step() is the
+  /// one the saved optimizer would have taken.  diffeo::Error when the group
+  /// count or a size differs (a checkpoint of another model).
+  void restore(int64_t steps, const std::vector<torch::Tensor>& first_moments,
+               const std::vector<torch::Tensor>& second_moments);
+
  private:
   FlatAdamOptions options_;
   std::vector<Group> groups_;

@@ -51,6 +51,7 @@
 #include "diffeo/core/error.h"
 #include "diffeo/core/fusion.h"
 #include "diffeo/core/global_seed.h"
+#include "diffeo/core/interrupt.h"
 #include "diffeo/core/positive.h"
 #include "diffeo/core/spec.h"
 #include "diffeo/core/tensor_ops.h"
@@ -78,6 +79,7 @@
 #include "diffeo/flows/realnvp.h"
 #include "diffeo/flows/standardization.h"
 
+#include "diffeo/io/archive.h"
 #include "diffeo/io/save_load.h"
 
 #include "diffeo/nn/conv_net.h"
@@ -86,6 +88,7 @@
 #include "diffeo/nn/mlp.h"
 
 #include "diffeo/train/evaluate.h"
+#include "diffeo/train/checkpoint.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/flat_adam.h"
 #include "diffeo/train/image_training.h"

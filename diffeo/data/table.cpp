@@ -255,14 +255,21 @@ torch::Tensor read_npy(const std::string& path) {
                 "; expected a 2-D array (rows, columns)");
   if (shape[0] == 0 || shape[1] == 0) throw Error(where + " holds an empty array " + shape_text);
 
-  auto table = torch::empty(shape, dtype);
+  // The declared size is checked against the bytes present before anything is
+  // allocated: a header may declare any shape, (2^40, 2^40) included (fuzzing).
   const size_t data_start = header_start + header_length;
-  const size_t needed = static_cast<size_t>(table.numel()) * table.element_size();
-  if (bytes.size() - data_start < needed)
+  const uint64_t element_size = dtype == torch::kFloat32 ? 4 : 8;
+  uint64_t needed = 0;
+  const bool overflow =
+      __builtin_mul_overflow(static_cast<uint64_t>(shape[0]), static_cast<uint64_t>(shape[1]),
+                             &needed) ||
+      __builtin_mul_overflow(needed, element_size, &needed);
+  if (overflow || bytes.size() - data_start < needed)
     throw Error(where + " is truncated: a " + shape_text + " " +
                 (dtype == torch::kFloat32 ? "float32" : "float64") + " array needs " +
-                std::to_string(needed) + " bytes of data, found " +
-                std::to_string(bytes.size() - data_start));
+                (overflow ? std::string("over 2^64") : std::to_string(needed)) +
+                " bytes of data, found " + std::to_string(bytes.size() - data_start));
+  auto table = torch::empty(shape, dtype);
   std::memcpy(table.data_ptr(), bytes.data() + data_start, needed);
   check_all_finite(table, where);
   return table;

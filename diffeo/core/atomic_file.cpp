@@ -40,6 +40,15 @@ void AtomicFile::commit() {
   if (!synced) fail("cannot flush the file to disk");
   if (std::rename(temporary_.c_str(), path_.c_str()) != 0) fail("cannot move the file into place");
   committed_ = true;
+  // The rename itself is durable once the directory is flushed; a failure
+  // here cannot undo it, so it is not an error.
+  const auto slash = path_.find_last_of('/');
+  const std::string directory = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
+  const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 
 void write_atomically(const std::string& path, const std::string& where,

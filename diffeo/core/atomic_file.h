@@ -26,7 +26,8 @@ class AtomicFile {
   /// Throws diffeo::Error naming `path`, `what` and the system's reason (errno).
   [[noreturn]] void fail(const std::string& what) const;
 
-  /// fsyncs the temporary file and renames it to `path`; diffeo::Error on failure.
+  /// fsyncs the temporary file, renames it to `path` and fsyncs the directory
+  /// (so the rename survives a power cut); diffeo::Error on failure.
   void commit();
 
  private:

@@ -46,6 +46,34 @@ TEST(Fit, NonFiniteStepsAreNeverAppliedAndStopWithAdvice) {
   EXPECT_TRUE(torch::isfinite(model->parameters()[1]).all().item<bool>());
 }
 
+TEST(Fit, AFarTooHighLearningRateStopsOrRecoversWithFiniteWeights) {
+  // Far too high rates: the guard either stops the run, naming the learning
+  // rate, or skips the bad steps until it recovers; either way the weights
+  // stay finite (those of the last applied step) and the density has no NaN.
+  const auto& banana = data::toy("banana");
+  int stopped = 0;
+  for (double lr : {10.0, 1e3, 1e6}) {
+    auto flow = toy_flow("maf", banana, flows::FlowOptions(2).layers(2).hidden({16}), 0);
+    try {
+      const auto report = fit(flow, toy_sampler(banana), FitOptions().steps(300).learning_rate(lr));
+      EXPECT_EQ(report.steps, 300) << "lr " << lr;
+    } catch (const Error& e) {
+      ++stopped;
+      const std::string message = e.what();
+      EXPECT_NE(message.find("training diverged"), std::string::npos) << message;
+      EXPECT_NE(message.find("lower the learning rate (now " + number_string(lr) + ")"),
+                std::string::npos)
+          << message;
+    }
+    for (const auto& p : flow->parameters())
+      EXPECT_TRUE(torch::isfinite(p).all().item<bool>()) << "lr " << lr;
+    torch::NoGradGuard no_grad;
+    const auto x = banana.sample(100, at::make_generator<at::CPUGeneratorImpl>(1)).to(torch::kFloat32);
+    EXPECT_FALSE(torch::isnan(flow->log_prob(x)).any().item<bool>()) << "lr " << lr;
+  }
+  EXPECT_GE(stopped, 1);  // 1e6 cannot be recovered from
+}
+
 TEST(Fit, EarlyStoppingRestoresTheBestWeights) {
   torch::manual_seed(2);
   auto data = torch::randn({256, 2});

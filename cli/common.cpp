@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "diffeo/core/error.h"
 #include "diffeo/data/table.h"
@@ -106,12 +107,35 @@ void set_threads(int64_t threads, const std::string& command) {
 void check_writable(const std::string& path, const std::string& option,
                     const std::string& command) {
   const std::string where = command + ": cannot write " + option + " '" + path + "'";
-  if (std::filesystem::is_directory(path)) throw Error(where + " (it is a directory)");
+  if (std::filesystem::is_directory(path))
+    throw Error(where + " (it is a directory); give a file name");
   const std::string probe = path + ".probe." + std::to_string(::getpid());
   std::ofstream out(probe);
-  if (!out) throw Error(where + " (" + std::strerror(errno) + ")");
+  if (!out)
+    throw Error(where + " (" + std::strerror(errno) +
+                "); give a path in an existing, writable directory");
   out.close();
   std::remove(probe.c_str());
+}
+
+torch::Tensor read_data(const std::string& path, bool drop_nonfinite,
+                        const std::string& command) {
+  // Always read with dropping, so the refusal below can name the flag and
+  // the rows; the reader itself refuses a file with no finite row left.
+  const auto read = data::read_table(path, data::ReadOptions().drop_nonfinite(true));
+  if (read.dropped_rows == 0) return read.table;
+  const std::string rows = std::to_string(read.dropped_rows) + " of " + std::to_string(read.rows) +
+                           " rows";
+  if (!drop_nonfinite)
+    throw Error(command + ": --data '" + path + "' holds " +
+                std::to_string(read.non_finite_values) + " NaN or infinite values in " + rows +
+                " (the first at " + read.first_non_finite +
+                "); expected finite numbers: fix those rows, or pass --drop-nonfinite to drop "
+                "them");
+  std::cerr << "diffeo: warning: dropped " << rows << " of '" << path
+            << "' holding NaN or infinite values (the first at " << read.first_dropped_row
+            << ")\n";
+  return read.table;
 }
 
 flows::Flow load_model(const std::string& path, const std::string& command) {

@@ -56,6 +56,13 @@ void set_threads(int64_t threads, const std::string& command);
 /// probe beside it; diffeo::Error otherwise.  Nothing is left behind.
 void check_writable(const std::string& path, const std::string& option, const std::string& command);
 
+/// Reads the --data file `path` (.csv or .npy) for `command`.  A file with
+/// NaN or infinite values is refused (diffeo::Error naming their count, the
+/// first one's position and --drop-nonfinite) unless `drop_nonfinite`: then
+/// the rows holding them are dropped with one warning line on stderr.  A file
+/// with no finite row left is refused either way.
+torch::Tensor read_data(const std::string& path, bool drop_nonfinite, const std::string& command);
+
 /// io::load with a check that the flow is unconditional (the CLI has no
 /// context input yet).
 flows::Flow load_model(const std::string& path, const std::string& command);

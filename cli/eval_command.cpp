@@ -32,7 +32,7 @@ struct EvalArgs {
   std::string model, data, density, dataset, split = "test", data_dir;
   int64_t n = 100000, threads = 1;
   uint64_t seed = 0;
-  bool json = false;
+  bool json = false, drop_nonfinite = false;
 };
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(); }
@@ -96,13 +96,15 @@ void run(const EvalArgs& a) {
     source = a.density + " (" + std::to_string(a.n) + " fresh samples, seed " +
              std::to_string(a.seed) + ")";
   } else {
-    x = data::read_table(a.data);
+    x = read_data(a.data, a.drop_nonfinite, kCommand);
     source = "'" + a.data + "' (" + std::to_string(x.size(0)) + " rows)";
   }
   if (x.size(1) != dim)
     throw Error(std::string(kCommand) + ": " + (density ? "density " : "") + source + " has " +
                 std::to_string(x.size(1)) + " columns but the model '" + a.model + "' has " +
-                std::to_string(dim) + " dimensions");
+                std::to_string(dim) + " dimensions; give " +
+                (density ? std::string("a model of this density")
+                         : "a file with " + std::to_string(dim) + " columns, one per dimension"));
 
   // With a closed-form density, the same draws also give an entropy estimate
   // and the KL from per-sample differences (its error is far below the NLL's).
@@ -150,6 +152,11 @@ void add_eval_command(CLI::App& app) {
   auto* density = command->add_option("--density", a->density,
                                       "Toy density to draw fresh samples from and score");
   data->excludes(density);
+  command
+      ->add_flag("--drop-nonfinite", a->drop_nonfinite,
+                 "With --data: drop rows holding NaN or infinite values (one warning on "
+                 "stderr) instead of refusing the file")
+      ->needs(data);
   command
       ->add_option("--dataset", a->dataset,
                    "Image data set of an image model (fashion-mnist): test bits/dim")

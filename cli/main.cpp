@@ -13,6 +13,50 @@
 #include "diffeo/core/error.h"
 #include "diffeo/core/version.h"
 
+namespace {
+
+// The one-line rule holds for any message: a multi-line one (LibTorch's often
+// are) is joined into one line.
+std::string one_line(const std::string& message) {
+  std::string line;
+  bool space = false;
+  for (char c : message) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      space = !line.empty();
+      continue;
+    }
+    if (space) line += ' ';
+    space = false;
+    line += c;
+  }
+  return line;
+}
+
+// A command-line error, prefixed with the subcommand (empty: none).  CLI11
+// says "Could not convert: --steps = abc"; this says what the option expects.
+std::string parse_error_message(const CLI::App& app, const std::string& command,
+                                const CLI::ParseError& e) {
+  std::string message = one_line(e.what());
+  const std::string prefix = "Could not convert: ";
+  const size_t equals = message.find(" = ");
+  if (dynamic_cast<const CLI::ConversionError*>(&e) && message.rfind(prefix, 0) == 0 &&
+      equals != std::string::npos) {
+    const std::string name = message.substr(prefix.size(), equals - prefix.size());
+    const CLI::App* scope = command.empty() ? &app : app.get_subcommand(command);
+    const CLI::Option* option = scope->get_option_no_throw(name);
+    const std::string type = option ? option->get_type_name() : "";
+    const std::string expected = type == "INT"     ? "an integer"
+                                 : type == "UINT"  ? "a non-negative integer"
+                                 : type == "FLOAT" ? "a number"
+                                 : type.empty()    ? "another value"
+                                                   : type;
+    message = name + " expects " + expected + ", got '" + message.substr(equals + 3) + "'";
+  }
+  return command.empty() ? message : command + ": " + message;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"diffeo: normalizing flows in C++ on LibTorch", "diffeo"};
   app.set_version_flag("--version", diffeo::version());
@@ -55,19 +99,26 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "diffeo: error: " << e.what() << " (see 'diffeo --help')\n";
+    // The subcommand was checked above, so argv[1] names it when it is not an option.
+    const std::string command = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
+    std::cerr << "diffeo: error: " << parse_error_message(app, command, e) << " (see 'diffeo "
+              << (command.empty() ? "" : command + " ") << "--help')\n";
     return 2;
   } catch (const diffeo::cli::UsageError& e) {
-    std::cerr << "diffeo: error: " << e.what() << " (see 'diffeo " << e.command() << " --help')\n";
+    std::cerr << "diffeo: error: " << one_line(e.what()) << " (see 'diffeo " << e.command()
+              << " --help')\n";
     return 2;
   } catch (const diffeo::Error& e) {
-    std::cerr << "diffeo: error: " << e.what() << "\n";
+    std::cerr << "diffeo: error: " << one_line(e.what()) << "\n";
     return 1;
   } catch (const c10::Error& e) {
-    std::cerr << "diffeo: error: " << e.what_without_backtrace() << "\n";
+    std::cerr << "diffeo: error: " << one_line(e.what_without_backtrace()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "diffeo: error: " << e.what() << "\n";
+    std::cerr << "diffeo: error: " << one_line(e.what()) << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "diffeo: error: an unexpected failure (not a std::exception); please report it\n";
     return 1;
   }
   return 0;

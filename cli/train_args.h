@@ -18,6 +18,7 @@ struct TrainArgs {
   double learning_rate = 0;
   uint64_t seed = 0;
   bool quiet = false;
+  bool drop_nonfinite = false;  // --data: drop rows holding NaN or infinite values
   // Image data sets (--dataset).
   std::string data_dir, grid_dir, gif;
   double minutes = 0, snapshot_minutes = 0, lambda = 1e-6, temperature = 1.0;

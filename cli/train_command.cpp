@@ -123,7 +123,7 @@ void run(const TrainArgs& args) {
     report = std::move(fitted.report);
     source = "density " + a.density;
   } else {
-    auto table = data::read_table(a.data);
+    auto table = read_data(a.data, a.drop_nonfinite, kCommand);
     // --context-cols: those columns condition the flow (p(targets | context)).
     torch::Tensor context;
     if (!a.context_cols.empty() || !a.target_cols.empty()) {
@@ -187,6 +187,11 @@ void add_train_command(CLI::App& app) {
       "--data", a->data,
       "Data set (.csv or .npy, rows x columns); 10% of the rows are held out for validation");
   density->excludes(data);
+  command
+      ->add_flag("--drop-nonfinite", a->drop_nonfinite,
+                 "With --data: drop rows holding NaN or infinite values (one warning on "
+                 "stderr) instead of refusing the file")
+      ->needs(data);
   command
       ->add_option("--dataset", a->dataset,
                    "Image data set: fashion-mnist (flows maf, nsf, glow; see docs/images.md)")

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -29,6 +30,8 @@ namespace {
 std::string quoted(const std::string& path) { return "'" + path + "'"; }
 
 std::string read_file(const std::string& path, const std::string& where) {
+  if (std::filesystem::is_directory(path))
+    throw Error(where + ": cannot read " + quoted(path) + " (it is a directory; give a file)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(where + ": cannot open " + quoted(path) + " (missing or unreadable)");
   std::ostringstream buffer;
@@ -144,17 +147,37 @@ uint32_t little_endian(const std::string& bytes, size_t offset, size_t width) {
   return value;
 }
 
+// The position of a flat index in a [rows, columns] table, 1-based.
+std::string npy_position(int64_t index, int64_t columns) {
+  return "row " + std::to_string(index / columns + 1) + ", column " +
+         std::to_string(index % columns + 1);
+}
+
 // Refuses NaN and infinite values, naming their count and the first one's
-// (1-based) row and column.
-void check_all_finite(const torch::Tensor& table, const std::string& where) {
+// (1-based) row and column, or drops the rows holding them.
+void handle_non_finite(TableRead& read, const ReadOptions& options, const std::string& where) {
+  const auto& table = read.table;
+  read.rows = table.size(0);
   const auto bad = torch::isfinite(table).logical_not();
-  const int64_t count = bad.sum().item<int64_t>();
-  if (count == 0) return;
+  read.non_finite_values = bad.sum().item<int64_t>();
+  if (read.non_finite_values == 0) return;
   const int64_t first = bad.flatten().nonzero()[0][0].item<int64_t>();
-  throw Error(where + " has " + std::to_string(count) +
-              " NaN or infinite values; the first at row " +
-              std::to_string(first / table.size(1) + 1) + ", column " +
-              std::to_string(first % table.size(1) + 1));
+  read.first_non_finite = npy_position(first, table.size(1));
+  read.first_dropped_row = "row " + std::to_string(first / table.size(1) + 1);
+  if (!options.drop_nonfinite())
+    throw Error(where + " has " + std::to_string(read.non_finite_values) +
+                " NaN or infinite values; the first at " + read.first_non_finite);
+  const auto keep = bad.any(1).logical_not().nonzero().squeeze(1);
+  read.dropped_rows = read.rows - keep.size(0);
+  read.table = table.index_select(0, keep);
+}
+
+// After dropping: a table with no rows left is refused.
+void require_rows_left(const TableRead& read, const std::string& where) {
+  if (read.table.size(0) > 0) return;
+  throw Error(where + " has no finite rows: all " + std::to_string(read.rows) +
+              " data rows hold NaN or infinite values (the first at " + read.first_non_finite +
+              "); nothing is left to read");
 }
 
 }  // namespace
@@ -168,14 +191,15 @@ bool has_extension(const std::string& path, const std::string& extension) {
   return true;
 }
 
-torch::Tensor read_csv(const std::string& path) {
+torch::Tensor read_csv(const std::string& path) { return read_csv(path, ReadOptions()).table; }
+
+TableRead read_csv(const std::string& path, const ReadOptions& options) {
   const std::string where = "read_csv: " + quoted(path);
   const std::string text = read_file(path, "read_csv");
+  TableRead read;
   std::vector<double> values;
   std::vector<std::string_view> cells;
-  int64_t columns = -1, first_line = 0, rows = 0, line = 0;
-  int64_t non_finite = 0;
-  std::string first_non_finite;
+  int64_t columns = -1, first_line = 0, kept = 0, line = 0;
   size_t position = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // UTF-8 byte-order mark
   while (position < text.size()) {
     size_t end = text.find('\n', position);
@@ -197,27 +221,47 @@ torch::Tensor read_csv(const std::string& path) {
       throw Error(where + " line " + std::to_string(line) + " has " + std::to_string(cells.size()) +
                   " cells, expected " + std::to_string(columns) + " (as on line " +
                   std::to_string(first_line) + ")");
+    bool finite_row = true;
     for (size_t c = 0; c < cells.size(); ++c) {
       double value;
-      const std::string at = "line " + std::to_string(line) + ", column " + std::to_string(c + 1);
+      const auto at = [&] {
+        return "line " + std::to_string(line) + ", column " + std::to_string(c + 1);
+      };
       if (!parse_number(cells[c], value))
-        throw Error(where + " " + at + ": " + bad_cell_message(cells[c]));
-      if (!std::isfinite(value) && non_finite++ == 0)
-        first_non_finite = at + " ('" + std::string(cells[c]) + "')";
+        throw Error(where + " " + at() + ": " + bad_cell_message(cells[c]));
+      if (!std::isfinite(value)) {
+        finite_row = false;
+        if (read.non_finite_values++ == 0) {
+          read.first_non_finite = at() + " ('" + std::string(cells[c]) + "')";
+          read.first_dropped_row = "line " + std::to_string(line);
+        }
+      }
       values.push_back(value);
     }
-    ++rows;
+    ++read.rows;
+    if (finite_row || !options.drop_nonfinite()) {
+      ++kept;
+    } else {
+      values.resize(values.size() - cells.size());
+      ++read.dropped_rows;
+    }
   }
-  if (columns < 0) throw Error(where + " is empty (no rows)");
-  if (rows == 0)
-    throw Error(where + " has a header (line " + std::to_string(first_line) + ") but no data rows");
-  if (non_finite > 0)
-    throw Error(where + " has " + std::to_string(non_finite) +
-                " NaN or infinite cells; the first at " + first_non_finite);
-  return torch::tensor(values, torch::kFloat64).reshape({rows, columns});
+  if (columns < 0)
+    throw Error(where + " is empty (no rows); expected comma-separated numbers, one row a line");
+  if (read.rows == 0)
+    throw Error(where + " has a header (line " + std::to_string(first_line) +
+                ") but no data rows; expected rows of numbers below it");
+  if (read.non_finite_values > 0 && !options.drop_nonfinite())
+    throw Error(where + " has " + std::to_string(read.non_finite_values) +
+                " NaN or infinite cells; the first at " + read.first_non_finite);
+  read.table = torch::tensor(values, torch::kFloat64).reshape({kept, columns});
+  require_rows_left(read, where);
+  return read;
 }
 
-torch::Tensor read_npy(const std::string& path) {
+torch::Tensor read_npy(const std::string& path) { return read_npy(path, ReadOptions()).table; }
+
+TableRead read_npy(const std::string& path, const ReadOptions& options) {
   const std::string where = "read_npy: " + quoted(path);
   const std::string bytes = read_file(path, "read_npy");
   if (bytes.size() < 8 || bytes.compare(0, 6, "\x93NUMPY") != 0)
@@ -271,13 +315,18 @@ torch::Tensor read_npy(const std::string& path) {
                 " bytes of data, found " + std::to_string(bytes.size() - data_start));
   auto table = torch::empty(shape, dtype);
   std::memcpy(table.data_ptr(), bytes.data() + data_start, needed);
-  check_all_finite(table, where);
-  return table;
+  TableRead read;
+  read.table = table;
+  handle_non_finite(read, options, where);
+  require_rows_left(read, where);
+  return read;
 }
 
-torch::Tensor read_table(const std::string& path) {
-  if (has_extension(path, ".csv")) return read_csv(path);
-  if (has_extension(path, ".npy")) return read_npy(path);
+torch::Tensor read_table(const std::string& path) { return read_table(path, ReadOptions()).table; }
+
+TableRead read_table(const std::string& path, const ReadOptions& options) {
+  if (has_extension(path, ".csv")) return read_csv(path, options);
+  if (has_extension(path, ".npy")) return read_npy(path, options);
   throw Error("read_table: " + quoted(path) + " is neither a .csv nor a .npy file");
 }
 

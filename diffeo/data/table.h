@@ -3,9 +3,31 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <string>
 
 namespace diffeo::data {
+
+/// How read_csv / read_npy / read_table treat rows holding NaN or infinite values.
+struct ReadOptions {
+  /// false (the default): such a file is refused with the count and the first
+  /// value's position.  true: those rows are dropped, and TableRead says how
+  /// many and where the first was; a file left with no rows is still refused.
+  TORCH_ARG(bool, drop_nonfinite) = false;
+};
+
+/// A table read with ReadOptions: the rows kept and what was dropped.
+struct TableRead {
+  torch::Tensor table;           ///< [rows kept, columns]
+  int64_t rows = 0;              ///< data rows in the file, kept and dropped
+  int64_t dropped_rows = 0;      ///< rows dropped for holding a NaN or infinite value
+  int64_t non_finite_values = 0; ///< NaN or infinite values in the file
+  /// Where the first NaN or infinite value is: "line 7, column 2 ('nan')" in a
+  /// CSV file, "row 7, column 2" in an NPY file (1-based); empty when none.
+  std::string first_non_finite;
+  /// The same row alone: "line 7" or "row 7"; empty when none.
+  std::string first_dropped_row;
+};
 
 /// Reads a comma-separated table of numbers into a [rows, columns] float64 CPU
 /// tensor.  The first non-blank line is a header, and skipped, when none of its
@@ -16,6 +38,9 @@ namespace diffeo::data {
 /// expected and found counts) and NaN or infinite cells (their count and the
 /// first one's line and column): a data set with holes is refused, not guessed.
 torch::Tensor read_csv(const std::string& path);
+/// read_csv, with rows holding NaN or infinite values dropped when `options`
+/// says so (then TableRead counts them).
+TableRead read_csv(const std::string& path, const ReadOptions& options);
 
 /// Reads a little-endian float32 ('<f4') or float64 ('<f8') 2-D C-order array
 /// from an NPY file (format version 1.0 or 2.0) into a [rows, columns] CPU
@@ -24,10 +49,14 @@ torch::Tensor read_csv(const std::string& path);
 /// Fortran order, a truncated file, an empty array and NaN or infinite values
 /// (their count and the first one's row and column).
 torch::Tensor read_npy(const std::string& path);
+/// read_npy, with rows holding NaN or infinite values dropped when `options` says so.
+TableRead read_npy(const std::string& path, const ReadOptions& options);
 
 /// read_csv or read_npy by the path's extension (.csv or .npy); diffeo::Error
 /// for any other extension.
 torch::Tensor read_table(const std::string& path);
+/// read_csv or read_npy with `options`, by the path's extension.
+TableRead read_table(const std::string& path, const ReadOptions& options);
 
 /// Writes a 2-D floating-point tensor as CSV without a header, one row a line,
 /// with enough digits that reading it back gives the same float32 / float64

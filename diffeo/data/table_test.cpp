@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "diffeo/testing/expect_error.h"
 
@@ -130,6 +131,61 @@ TEST_F(TableTest, CsvRefusesEmptyMissingAndHeaderOnlyFiles) {
 TEST_F(TableTest, CsvRefusesNonFiniteCellsWithCountAndFirstPosition) {
   expect_error([&] { read_csv(write("n.csv", "x,y\n1,2\n3,nan\ninf,-inf\n")); },
                {"n.csv", "has 3 NaN or infinite cells", "the first at line 3, column 2 ('nan')"});
+}
+
+TEST_F(TableTest, DropNonfiniteDropsRowsAndSaysWhichWereDropped) {
+  const auto p = write("n.csv", "x,y\n1,2\n3,nan\n\n5,6\ninf,-inf\n7,8\n");
+  const auto csv = read_csv(p, ReadOptions().drop_nonfinite(true));
+  EXPECT_TRUE(torch::equal(csv.table, torch::tensor({{1.0, 2.0}, {5.0, 6.0}, {7.0, 8.0}},
+                                                    torch::kFloat64)));
+  EXPECT_EQ(csv.rows, 5);
+  EXPECT_EQ(csv.dropped_rows, 2);
+  EXPECT_EQ(csv.non_finite_values, 3);
+  EXPECT_EQ(csv.first_non_finite, "line 3, column 2 ('nan')");
+  EXPECT_EQ(csv.first_dropped_row, "line 3");
+  // Without the option (the default, and the one-argument reader) the file is refused.
+  for (const auto& read : std::vector<std::function<void()>>{
+           [&] { read_csv(p, ReadOptions()); }, [&] { read_csv(p); }, [&] { read_table(p); }})
+    expect_error(read, {"n.csv", "has 3 NaN or infinite cells", "line 3, column 2 ('nan')"});
+
+  const std::string f8 = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }";
+  const auto q = npy("n.npy", f8, doubles({1, 2, 3, -INFINITY, NAN, NAN}));
+  const auto npy_read = read_table(q, ReadOptions().drop_nonfinite(true));
+  EXPECT_TRUE(torch::equal(npy_read.table, torch::tensor({{1.0, 2.0}}, torch::kFloat64)));
+  EXPECT_EQ(npy_read.rows, 3);
+  EXPECT_EQ(npy_read.dropped_rows, 2);
+  EXPECT_EQ(npy_read.non_finite_values, 3);
+  EXPECT_EQ(npy_read.first_non_finite, "row 2, column 2");
+  EXPECT_EQ(npy_read.first_dropped_row, "row 2");
+  expect_error([&] { read_npy(q); }, {"n.npy", "has 3 NaN or infinite values", "row 2, column 2"});
+
+  // A clean file: nothing dropped, nothing to report.
+  const auto clean = read_csv(write("c.csv", "1,2\n3,4\n"), ReadOptions().drop_nonfinite(true));
+  EXPECT_EQ(clean.table.size(0), 2);
+  EXPECT_EQ(clean.dropped_rows, 0);
+  EXPECT_TRUE(clean.first_non_finite.empty());
+}
+
+TEST_F(TableTest, DropNonfiniteStillRefusesAFileWithNoFiniteRowAndOtherFaults) {
+  const ReadOptions drop = ReadOptions().drop_nonfinite(true);
+  expect_error([&] { read_csv(write("a.csv", "x,y\nnan,1\n2,inf\n"), drop); },
+               {"a.csv", "has no finite rows: all 2 data rows hold NaN or infinite values",
+                "the first at line 2, column 1 ('nan')"});
+  expect_error(
+      [&] {
+        read_npy(npy("a.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }",
+                     std::string("\x00\x00\xc0\x7f", 4)),
+                 drop);
+      },
+      {"a.npy", "has no finite rows: all 1 data rows", "row 1, column 1"});
+  // Dropping is about non-finite numbers only: text cells and ragged rows still fail.
+  expect_error([&] { read_csv(write("b.csv", "1,2\nnan,abc\n"), drop); },
+               {"line 2, column 2: 'abc' is not a number"});
+  expect_error([&] { read_csv(write("r.csv", "1,2\nnan\n"), drop); },
+               {"line 2 has 1 cells, expected 2"});
+  expect_error([&] { read_csv(write("e.csv", ""), drop); }, {"is empty (no rows)"});
+  fs::create_directory(path("d.csv"));
+  expect_error([&] { read_table(path("d.csv"), drop); }, {"d.csv", "it is a directory"});
 }
 
 TEST_F(TableTest, NpyRoundTripKeepsDtypeAndValues) {

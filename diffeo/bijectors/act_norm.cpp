@@ -40,7 +40,8 @@ Result ActNormImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&) {
 }
 
 Result ActNormImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
-  if (is_training() && !initialized()) initialize(y);
+  // An empty batch carries no statistics: the initialisation waits for data.
+  if (is_training() && y.numel() > 0 && !initialized()) initialize(y);
   auto log_det = (-log_scale_.sum()).expand(y.sizes().slice(0, y.dim() - 1));
   return {(y - loc_) * torch::exp(-log_scale_), log_det};
 }

@@ -13,7 +13,8 @@ namespace diffeo {
 /// dimensions, so the base-side output of that batch has zero mean and unit
 /// variance per feature; that batch needs at least 2 samples.  The flag is the
 /// buffer "initialized" (1 once set), saved with the model, so a loaded model is
-/// not initialised again.  Before initialisation the map is the identity.
+/// not initialised again.  Before initialisation the map is the identity; an
+/// empty batch ([0, dim]) passes through it without initialising.
 class ActNormImpl : public BijectorImpl {
  public:
   explicit ActNormImpl(int64_t dim, double eps = 1e-6);

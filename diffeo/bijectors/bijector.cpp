@@ -42,10 +42,8 @@ void BijectorImpl::check_input(const torch::Tensor& t, const std::string& arg,
   const std::string where = type_name(*this);
   check_event_shape(t, arg, event_rank_, event_shape_, where);
   if (!parameter_shape_.empty()) check_broadcasts_into(t, arg, parameter_shape_, where);
-  check_matches_module(t, arg, *this, where);
-  if (context.defined() && context.device() != t.device())
-    throw Error(where + ": argument 'context' is on " + context.device().str() + " but '" + arg +
-                "' is on " + t.device().str() + "; move one of them with .to(...)");
+  check_matches_model(t, arg, *this, where);
+  check_context_tensor(context, /*features=*/0, t.options(), "'" + arg + "'", where);
 }
 
 torch::Tensor zero_log_det(const torch::Tensor& x, int64_t event_rank) {

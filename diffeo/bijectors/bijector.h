@@ -31,7 +31,18 @@ struct Result {
 /// To write a bijector, subclass it, register parameters in the constructor and
 /// override forward_impl and inverse_impl; the public methods validate the
 /// input first (defined, floating point, event shape, dtype and device against
-/// the bijector's own parameters), so implementations can assume a good input.
+/// the bijector's parameters, or for a composite against the first one inside
+/// it; a context, when given, floating point on the input's dtype and device),
+/// so implementations can assume a good input.  Every refusal is a
+/// diffeo::Error naming the bijector, the argument and what it received.
+///
+/// Decided behaviours at the edges: a bijector without floating-point
+/// parameters (Permute, Reverse, Exp, ...) takes any floating dtype and keeps
+/// it; one with parameters refuses another dtype (convert the bijector with
+/// ->to(torch::kFloat64), or the input).  An empty batch [0, event...] maps to
+/// [0, event...] with a log-det of shape [0]; [a, b, event...] gives the
+/// values of the flattened batch (tested for the vector bijectors in
+/// flows/entry_point_validation_test.cpp).
 class BijectorImpl : public torch::nn::Module {
  public:
   explicit BijectorImpl(int64_t event_rank);

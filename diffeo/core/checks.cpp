@@ -128,6 +128,76 @@ void check_matches_module(const torch::Tensor& t, const std::string& arg,
     if (b.value().is_floating_point()) check_same_dtype_device(t, arg, b.value(), b.key(), where);
 }
 
+// The first floating-point parameter or buffer of `module` or its descendants,
+// depth first, with its dotted name; undefined when there is none.  Returned by
+// value: named_parameters() and named_buffers() return temporary dicts, so a
+// pointer into them would dangle (ASan: heap-use-after-free).
+static torch::Tensor first_floating(const torch::nn::Module& module, std::string& name) {
+  for (const auto& p : module.named_parameters(/*recurse=*/false))
+    if (p.value().is_floating_point()) {
+      name += p.key();
+      return p.value();
+    }
+  for (const auto& b : module.named_buffers(/*recurse=*/false))
+    if (b.value().is_floating_point()) {
+      name += b.key();
+      return b.value();
+    }
+  for (const auto& child : module.named_children()) {
+    const auto length = name.size();
+    name += child.key() + ".";
+    if (auto found = first_floating(*child.value(), name); found.defined()) return found;
+    name.resize(length);
+  }
+  return {};
+}
+
+void check_matches_model(const torch::Tensor& t, const std::string& arg,
+                         const torch::nn::Module& module, const std::string& where) {
+  std::string name;
+  if (const auto first = first_floating(module, name); first.defined())
+    check_same_dtype_device(t, arg, first, name, where);
+  check_matches_module(t, arg, module, where);
+}
+
+void check_context_tensor(const torch::Tensor& context, int64_t features,
+                          const torch::TensorOptions& like, const std::string& like_name,
+                          const std::string& where) {
+  if (!context.defined()) {
+    if (features > 0)
+      throw Error(where + ": argument 'context' is required: it was built for a context of width " +
+                  std::to_string(features) + ", but none was given");
+    return;
+  }
+  check_floating(context, "context", where);
+  if (context.dim() == 0)
+    throw Error(where +
+                ": argument 'context' must have a feature dimension "
+                "([batch..., features]), got a 0-dim tensor");
+  if (context.scalar_type() != c10::typeMetaToScalarType(like.dtype()) ||
+      context.device() != like.device())
+    throw Error(where + ": argument 'context' has " + describe(context) + " but " + like_name +
+                " has dtype " + dtype_name(c10::typeMetaToScalarType(like.dtype())) + " on " +
+                like.device().str() + "; move one of them with .to(...)");
+  if (features > 0 && context.size(-1) != features)
+    throw Error(where + ": argument 'context' of shape " + shape_string(context.sizes()) +
+                " should have " + std::to_string(features) + " features");
+}
+
+void check_context_batch(const torch::Tensor& context, torch::IntArrayRef batch,
+                         const std::string& where) {
+  const auto context_batch = context.sizes().slice(0, context.dim() - 1);
+  bool ok = context_batch.size() <= batch.size();
+  for (size_t i = 1; ok && i <= context_batch.size(); ++i) {
+    const auto c = context_batch[context_batch.size() - i];
+    ok = c == 1 || c == batch[batch.size() - i];
+  }
+  if (!ok)
+    throw Error(where + ": argument 'context' of shape " + shape_string(context.sizes()) +
+                " does not match the input's batch shape " + shape_string(batch) +
+                " (expected [batch..., features])");
+}
+
 void check_positive(int64_t value, const std::string& arg, const std::string& where) {
   if (value <= 0)
     throw Error(where + ": argument '" + arg + "' must be positive, got " + std::to_string(value));

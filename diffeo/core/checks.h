@@ -51,6 +51,29 @@ void check_same_dtype_device(const torch::Tensor& t, const std::string& arg,
 void check_matches_module(const torch::Tensor& t, const std::string& arg,
                           const torch::nn::Module& module, const std::string& where);
 
+/// check_matches_module, plus, when `module` owns no floating-point tensor
+/// itself (a Chain, an Inverse, a coupling layer whose weights live in its
+/// conditioner, a whole flow), a check against the first one found depth first
+/// among its descendants: a tensor of the wrong dtype or device is refused at
+/// the entry point instead of failing inside LibTorch.  Cheap: the search
+/// stops at the first floating-point tensor.
+void check_matches_model(const torch::Tensor& t, const std::string& arg,
+                         const torch::nn::Module& module, const std::string& where);
+
+/// An optional context ([batch..., features]; undefined = none) for a call
+/// whose input has dtype and device `like` (named `like_name` in messages,
+/// e.g. "'x'" or "the model").  When given it must be a floating-point tensor
+/// with a feature dimension, on like's dtype and device; when `features` > 0
+/// it is required and must have exactly that many features.
+void check_context_tensor(const torch::Tensor& context, int64_t features,
+                          const torch::TensorOptions& like, const std::string& like_name,
+                          const std::string& where);
+
+/// A defined context's batch shape (all but its last dimension) must broadcast
+/// to `batch`, the input's batch shape, as conditioners expand it.
+void check_context_batch(const torch::Tensor& context, torch::IntArrayRef batch,
+                         const std::string& where);
+
 /// `value` must be positive, e.g. a sample count or a step count.
 void check_positive(int64_t value, const std::string& arg, const std::string& where);
 

@@ -17,22 +17,9 @@ torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n) {
 
 torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tensor& x,
                                 int64_t x_event_rank, int64_t features, const std::string& where) {
-  if (!context.defined())
-    throw Error(where + ": this network was built for a context of width " +
-                std::to_string(features) + " but no context was given");
-  if (context.dim() < 1 || context.size(-1) != features)
-    throw Error(where + ": argument 'context' of shape " + shape_string(context.sizes()) +
-                " should have " + std::to_string(features) + " features");
+  check_context_tensor(context, features, x.options(), "the input", where);
   auto shape = x.sizes().slice(0, x.dim() - x_event_rank).vec();
-  bool ok = context.dim() >= 1;
-  const auto batch = ok ? context.sizes().slice(0, context.dim() - 1) : torch::IntArrayRef{};
-  ok = ok && batch.size() <= shape.size();
-  for (size_t i = 1; ok && i <= batch.size(); ++i)
-    ok = batch[batch.size() - i] == 1 || batch[batch.size() - i] == shape[shape.size() - i];
-  if (!ok)
-    throw Error(where + ": argument 'context' of shape " + shape_string(context.sizes()) +
-                " does not match the input's batch shape " + shape_string(shape) +
-                " (expected [batch..., features])");
+  check_context_batch(context, shape, where);
   shape.push_back(context.size(-1));
   return context.expand(shape);
 }

@@ -15,8 +15,10 @@ torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n);
 /// The context [batch..., features] of a network built for `features`
 /// context features, expanded to the batch shape of `x` (x's shape without its
 /// last `x_event_rank` dimensions), ready to concatenate to the network's
-/// input.  Throws diffeo::Error (naming `where`) for a missing context, a
-/// wrong width, or batch shapes that do not broadcast.
+/// input.  Throws diffeo::Error (naming `where`) for a missing context, one
+/// that is not floating point or not on x's dtype and device, a wrong width,
+/// or batch shapes that do not broadcast (see check_context_tensor and
+/// check_context_batch).
 torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tensor& x,
                                 int64_t x_event_rank, int64_t features, const std::string& where);
 

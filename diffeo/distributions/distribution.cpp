@@ -8,36 +8,31 @@ namespace diffeo {
 DistributionImpl::DistributionImpl(std::vector<int64_t> event_shape)
     : event_shape_(std::move(event_shape)) {}
 
-static void check_context(const torch::Tensor& context, const std::string& where) {
-  if (context.defined() && context.dim() == 0)
-    throw Error(where +
-                ": argument 'context' must have a feature dimension "
-                "([batch..., features]), got a 0-dim tensor");
-}
-
 torch::Tensor DistributionImpl::log_prob(const torch::Tensor& x, const torch::Tensor& context) {
   const auto where = type_name(*this);
   check_event_shape(x, "x", event_rank(), event_shape_, where);
-  // The entry point of a whole flow: compare with the first floating-point
-  // tensor anywhere inside, since composite layers own none themselves.
-  for (const auto& p : named_parameters())
-    if (p.value().is_floating_point()) {
-      check_same_dtype_device(x, "x", p.value(), p.key(), where);
-      break;
-    }
-  check_matches_module(x, "x", *this, where);
-  check_context(context, where);
+  check_matches_model(x, "x", *this, where);
+  check_context_tensor(context, context_features_, x.options(), "'x'", where);
+  if (context.defined())
+    check_context_batch(context, x.sizes().slice(0, x.dim() - event_rank()), where);
   return log_prob_impl(x, context);
 }
 
 std::vector<int64_t> DistributionImpl::sample_shape(int64_t n, const torch::Tensor& context) const {
   const auto where = type_name(*this);
   check_positive(n, "n", where);
-  check_context(context, where);
+  check_context_tensor(context, context_features_, options(), "the model", where);
   std::vector<int64_t> shape{n};
   if (context.defined())
     for (int64_t i = 0; i + 1 < context.dim(); ++i) shape.push_back(context.size(i));
   return shape;
+}
+
+void DistributionImpl::set_context_features(int64_t features) {
+  if (features < 0)
+    throw Error(type_name(*this) + ": context features must be >= 0, got " +
+                std::to_string(features));
+  context_features_ = features;
 }
 
 torch::Tensor DistributionImpl::sample(int64_t n, const torch::Tensor& context,

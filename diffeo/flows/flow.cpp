@@ -19,7 +19,12 @@
 namespace diffeo::flows {
 
 FlowImpl::FlowImpl(Distribution base, Bijector bijector, json spec)
-    : TransformedImpl(std::move(base), std::move(bijector)), spec_(std::move(spec)) {}
+    : TransformedImpl(std::move(base), std::move(bijector)), spec_(std::move(spec)) {
+  // A conditional flow refuses a call without its context by name ("Flow:
+  // argument 'context' ..."), before any conditioner sees it.
+  if (spec_.is_object() && spec_.contains("options"))
+    set_context_features(flow_options().context_features());
+}
 
 namespace {
 

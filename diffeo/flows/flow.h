@@ -25,6 +25,24 @@ namespace diffeo::flows {
 /// density of v itself, the preprocessing's Jacobian included.  An optional
 /// "data" object records what the flow was trained on (e.g. the data set and
 /// its downsampling); build keeps it verbatim and ignores it.
+///
+/// Input validation (the public methods of DistributionImpl, tested for every
+/// registered flow in entry_point_validation_test.cpp): bad input is refused
+/// with a diffeo::Error starting "Flow: argument '...'" that says what was
+/// expected and received.  Decided behaviours:
+///  - dtype: data must have the flow's dtype (float32 as built); float64 data
+///    is refused, not silently converted: call flow->to(torch::kFloat64) to
+///    get a float64 flow (log_prob, samples and context all float64).
+///  - empty batch: log_prob of [0, dim] returns [0] (Glow's ActNorm waits for
+///    a non-empty batch to initialise); sample(n) and sample_and_log_prob(n)
+///    need n >= 1 (n == 0 is refused, as every count in diffeo).
+///  - batch rank: [a, b, dim] gives [a, b], as the flattened batch would; a
+///    0-dim tensor or another event size is refused.
+///  - context: a flow built with context_features(F) > 0 needs a floating
+///    context [batch..., F] of its dtype whose batch shape broadcasts to the
+///    data's (a single row [F] or [1, F] applies to every row); without one,
+///    or with another width, it is refused.  An unconditional flow ignores a
+///    context (its samples still get the context's batch shape).
 class FlowImpl : public TransformedImpl {
  public:
   FlowImpl(Distribution base, Bijector bijector, json spec);

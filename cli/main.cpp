@@ -1,5 +1,7 @@
 // The `diffeo` command line.  Errors become one line on stderr:
 // exit 2 for usage errors, 1 for runtime errors; nothing else is printed.
+// A training run stopped by SIGINT/SIGTERM saves a checkpoint and exits
+// 128 + signal (130 / 143), as a shell reports a process killed by it.
 
 #include <malloc.h>
 #include <torch/torch.h>
@@ -8,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "checkpointing.h"
 #include "commands.h"
 #include "common.h"
 #include "diffeo/core/error.h"
@@ -104,6 +107,9 @@ int main(int argc, char** argv) {
     std::cerr << "diffeo: error: " << parse_error_message(app, command, e) << " (see 'diffeo "
               << (command.empty() ? "" : command + " ") << "--help')\n";
     return 2;
+  } catch (const diffeo::cli::Interrupted& e) {
+    std::cerr << "diffeo: " << e.what() << "\n";
+    return 128 + e.signal();
   } catch (const diffeo::cli::UsageError& e) {
     std::cerr << "diffeo: error: " << one_line(e.what()) << " (see 'diffeo " << e.command()
               << " --help')\n";

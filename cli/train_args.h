@@ -19,6 +19,11 @@ struct TrainArgs {
   uint64_t seed = 0;
   bool quiet = false;
   bool drop_nonfinite = false;  // --data: drop rows holding NaN or infinite values
+  // Checkpoints (checkpointing.h).
+  std::string checkpoint;
+  int64_t checkpoint_every = 0, stop_after = 0;
+  double checkpoint_minutes = 10;
+  bool resume = false;
   // Image data sets (--dataset).
   std::string data_dir, grid_dir, gif;
   double minutes = 0, snapshot_minutes = 0, lambda = 1e-6, temperature = 1.0;

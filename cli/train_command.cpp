@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "checkpointing.h"
 #include "commands.h"
 #include "common.h"
 #include "diffeo/core/error.h"
@@ -107,13 +108,15 @@ void run(const TrainArgs& args) {
   set_threads(a.threads, kCommand);
   check_writable(a.out, "--out", kCommand);
   if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
+  check_checkpoint_options(a, kCommand);
 
-  auto fit_options = train::FitOptions()
-                         .steps(a.steps)
-                         .batch_size(a.batch_size)
-                         .learning_rate(a.learning_rate)
-                         .seed(a.seed)
-                         .progress(!a.quiet);
+  const auto fit_options = with_checkpoints(train::FitOptions()
+                                                .steps(a.steps)
+                                                .batch_size(a.batch_size)
+                                                .learning_rate(a.learning_rate)
+                                                .seed(a.seed)
+                                                .progress(!a.quiet),
+                                            a);
   flows::Flow flow = nullptr;
   train::FitReport report;
   std::string source;
@@ -157,8 +160,10 @@ void run(const TrainArgs& args) {
                         held_out > 0 ? validation.to(dtype) : torch::Tensor(),
                         held_out > 0 ? rows(0, held_out) : torch::Tensor());
   }
+  if (paused(report, a)) return;
   io::save(flow, a.out);
   if (!a.history.empty()) report.write(a.history);
+  remove_checkpoint(a);
 
   int64_t parameters = 0;
   for (const auto& p : flow->parameters()) parameters += p.numel();
@@ -224,6 +229,21 @@ void add_train_command(CLI::App& app) {
   command->add_option("--out", a->out, "Model file to write")->required();
   command->add_option("--history", a->history, "Loss history to write (.json or .csv)");
   command->add_flag("--quiet", a->quiet, "No progress on stderr");
+  // Checkpoints: Ctrl-C / SIGTERM always save one (exit 130 / 143).
+  command->add_option("--checkpoint", a->checkpoint,
+                      "Checkpoint file (default: OUT.ckpt); removed once the model is saved");
+  command
+      ->add_option("--checkpoint-minutes", a->checkpoint_minutes,
+                   "Save a checkpoint every this many minutes of training (0: never)")
+      ->capture_default_str();
+  command->add_option("--checkpoint-every", a->checkpoint_every,
+                      "Also save a checkpoint every this many steps (0: never)");
+  command->add_option("--stop-after", a->stop_after,
+                      "Pause after this step with a checkpoint (the schedule still spans "
+                      "--steps); continue with --resume");
+  command->add_flag("--resume", a->resume,
+                    "Continue the run saved in the checkpoint; repeat the paused run's options "
+                    "(the result equals an uninterrupted run, bit for bit)");
   // Image data sets.
   command->add_option("--minutes", a->minutes,
                       "--dataset: training time budget in minutes (default 60)");

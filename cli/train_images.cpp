@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "checkpointing.h"
 #include "common.h"
 #include "diffeo/core/error.h"
 #include "diffeo/data/dequantize.h"
@@ -72,6 +73,7 @@ void train_on_images(const TrainArgs& args) {
   check_writable(a.out, "--out", kCommand);
   if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
   if (!a.gif.empty()) check_writable(a.gif, "--gif", kCommand);
+  check_checkpoint_options(a, kCommand);
 
   auto all = load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);
   const int64_t n = all.images.size(0);
@@ -146,7 +148,10 @@ void train_on_images(const TrainArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   bool snapshot_saved = a.snapshot_minutes == 0;
   const auto snapshot = snapshot_path(a.out, a.snapshot_minutes);
-  auto fit_options =
+  // Checkpoints hold the weights, optimizer, generator and history; the time
+  // budget and the loader's epoch order make a resumed image run close to,
+  // not bit-identical with, one that never stopped.
+  auto fit_options = with_checkpoints(
       train::FitOptions()
           .steps(a.steps > 0 ? a.steps : std::numeric_limits<int32_t>::max())
           .time_limit(60 * a.minutes)
@@ -165,11 +170,14 @@ void train_on_images(const TrainArgs& args) {
               io::save(flow, snapshot);
               snapshot_saved = true;
             }
-          });
-  if (a.grid_every > 0) draw_grid(0);
+          }),
+      a);
+  if (a.grid_every > 0 && !a.resume) draw_grid(0);
   auto report = train::fit(flow, sampler, fit_options, validation, validation_context);
+  if (paused(report, a)) return;
   io::save(flow, a.out);
   if (!a.history.empty()) report.write(a.history);
+  remove_checkpoint(a);
   if (a.grid_every > 0 || !a.gif.empty()) draw_grid(report.steps);
   if (!a.gif.empty()) animation.save_gif(a.gif, 400);
 

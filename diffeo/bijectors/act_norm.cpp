@@ -21,11 +21,13 @@ bool ActNormImpl::initialized() const { return initialized_.item<double>() > 0.5
 
 void ActNormImpl::initialize(const torch::Tensor& y) {
   const auto dim = y.size(-1);
+  // Rows with a NaN or an infinity would make loc and scale NaN for good.
   auto rows = y.detach().reshape({-1, dim});
+  rows = rows.index_select(0, torch::isfinite(rows).all(1).nonzero().squeeze(1));
   if (rows.size(0) < 2)
     throw Error(
-        "ActNorm: argument 'y' must hold at least 2 samples for the data-dependent "
-        "initialisation, got shape " +
+        "ActNorm: argument 'y' must hold at least 2 samples (with finite entries) for the "
+        "data-dependent initialisation, got shape " +
         shape_string(y.sizes()) + "; pass a larger first batch or call eval()");
   torch::NoGradGuard no_grad;
   auto deviation = rows.std(/*dim=*/0, /*unbiased=*/false);

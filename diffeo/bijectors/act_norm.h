@@ -11,7 +11,8 @@ namespace diffeo {
 /// first inverse call in training mode while initialized() is false sets loc and
 /// scale to the mean and standard deviation (+ eps) of its input over all batch
 /// dimensions, so the base-side output of that batch has zero mean and unit
-/// variance per feature; that batch needs at least 2 samples.  The flag is the
+/// variance per feature; that batch needs at least 2 samples (rows holding a
+/// NaN or an infinity are left out of the statistics).  The flag is the
 /// buffer "initialized" (1 once set), saved with the model, so a loaded model is
 /// not initialised again.  Before initialisation the map is the identity; an
 /// empty batch ([0, dim]) passes through it without initialising.

@@ -1,5 +1,8 @@
 #include "diffeo/flows/flow.h"
 
+#include <ATen/ExpandUtils.h>
+
+#include <limits>
 #include <mutex>
 
 #include "diffeo/bijectors/affine.h"
@@ -24,6 +27,40 @@ FlowImpl::FlowImpl(Distribution base, Bijector bijector, json spec)
   // argument 'context' ..."), before any conditioner sees it.
   if (spec_.is_object() && spec_.contains("options"))
     set_context_features(flow_options().context_features());
+}
+
+torch::Tensor FlowImpl::log_prob_impl(const torch::Tensor& y, const torch::Tensor& context) {
+  // The context per row of y, when it broadcasts to one (else the plain path
+  // reports the mismatch).
+  auto batch = y.sizes().slice(0, y.dim() - 1).vec();
+  torch::Tensor rows_context;
+  if (context.defined()) {
+    auto shape = batch;
+    shape.push_back(context.size(-1));
+    if (!at::is_expandable_to(context.sizes(), shape))
+      return TransformedImpl::log_prob_impl(y, context);
+    rows_context = context.expand(shape);
+  }
+  auto finite = torch::isfinite(y).all(-1);
+  if (rows_context.defined()) finite = finite & torch::isfinite(rows_context).all(-1);
+  if (finite.all().item<bool>()) return TransformedImpl::log_prob_impl(y, context);
+
+  // Rows with a NaN (or a non-finite context) are NaN, rows with +-inf -inf;
+  // only the finite rows go through the flow.
+  auto nan_rows = torch::isnan(y).any(-1);
+  if (rows_context.defined()) nan_rows = nan_rows | ~torch::isfinite(rows_context).all(-1);
+  auto result = torch::full(batch, -std::numeric_limits<double>::infinity(), y.options())
+                    .masked_fill(nan_rows, std::numeric_limits<double>::quiet_NaN())
+                    .reshape({-1});
+  auto index = finite.reshape({-1}).nonzero().squeeze(1);
+  if (index.numel() > 0) {
+    auto rows = y.reshape({-1, y.size(-1)}).index_select(0, index);
+    auto rows_ctx = rows_context.defined()
+                        ? rows_context.reshape({-1, rows_context.size(-1)}).index_select(0, index)
+                        : torch::Tensor();
+    result = result.index_copy(0, index, TransformedImpl::log_prob_impl(rows, rows_ctx));
+  }
+  return result.reshape(batch);
 }
 
 namespace {

@@ -93,11 +93,14 @@ TEST_F(Checkpoints, ResumingTwiceAndFromPeriodicCheckpointsAlsoMatches) {
 TEST_F(Checkpoints, FreshBatchesFromASamplerResumeExactly) {
   const auto& banana = data::toy("banana");
   auto o = FitOptions().steps(30).batch_size(32).validate_every(10).checkpoint(path("toy.ckpt"));
-  auto straight = toy_flow("realnvp", banana, flows::FlowOptions(2).layers(2).hidden({8}), 0);
+  auto build = [&] {
+    return toy_flow("realnvp", banana, flows::FlowOptions(2).layers(2).hidden({8}), 0);
+  };
+  auto straight = build();
   const auto whole = fit(straight, toy_sampler(banana), o);
-  auto model = toy_flow("realnvp", banana, flows::FlowOptions(2).layers(2).hidden({8}), 0);
+  auto model = build();
   fit(model, toy_sampler(banana), FitOptions(o).stop_after(12));
-  model = toy_flow("realnvp", banana, flows::FlowOptions(2).layers(2).hidden({8}), 0);
+  model = build();
   const auto resumed = fit(model, toy_sampler(banana), FitOptions(o).resume(true));
   expect_identical(model, straight);
   expect_same_history(resumed, whole);

@@ -15,14 +15,16 @@
 #include <vector>
 
 #include "diffeo/core/error.h"
+#include "diffeo/io/archive.h"
 #include "diffeo/io/save_load.h"
 #include "fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> bytes(data, data + size);
-  if (size >= 16 && std::memcmp(data, "\x89" "DIFFEO\n", 8) == 0) {
-    const uint32_t crc = static_cast<uint32_t>(crc32_z(0, data + 16, size - 16));
-    for (int b = 0; b < 4; ++b) bytes[12 + b] = static_cast<uint8_t>(crc >> (8 * b));
+  constexpr size_t start = diffeo::io::kArchiveChecksumStart;
+  if (size >= start && std::memcmp(data, diffeo::io::kArchiveMagic, 8) == 0) {
+    const uint32_t crc = static_cast<uint32_t>(crc32_z(0, data + start, size - start));
+    for (int b = 0; b < 4; ++b) bytes[start - 4 + b] = static_cast<uint8_t>(crc >> (8 * b));
   }
   const auto path = diffeo::fuzz::write_input(bytes.data(), bytes.size(), ".flow");
   try {

@@ -9,16 +9,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
+#include "diffeo/core/read_file.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the NPY reader and writer assume a little-endian host"
@@ -28,17 +27,6 @@ namespace diffeo::data {
 namespace {
 
 std::string quoted(const std::string& path) { return "'" + path + "'"; }
-
-std::string read_file(const std::string& path, const std::string& where) {
-  if (std::filesystem::is_directory(path))
-    throw Error(where + ": cannot read " + quoted(path) + " (it is a directory; give a file)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(where + ": cannot open " + quoted(path) + " (missing or unreadable)");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error(where + ": cannot read " + quoted(path));
-  return buffer.str();
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

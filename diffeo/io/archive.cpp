@@ -3,14 +3,12 @@
 #include <zlib.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include "diffeo/core/atomic_file.h"
 #include "diffeo/core/error.h"
+#include "diffeo/core/read_file.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the archive reader and writer assume a little-endian host"
@@ -111,15 +109,7 @@ void write_archive(const Archive& archive, const std::string& path, const std::s
 
 Archive read_archive(const std::string& path, const std::string& where) {
   const std::string file = where + ": '" + path + "'";
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error))
-    throw Error(file + " is a directory, not a diffeo file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(where + ": cannot open '" + path + "' (missing or unreadable)");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error(where + ": cannot read '" + path + "'");
-  const std::string bytes = buffer.str();
+  const std::string bytes = read_file(path, where);
 
   if (bytes.empty()) throw Error(file + " is empty (0 bytes): not a diffeo file");
   if (bytes.compare(0, 8, std::string(kArchiveMagic, 8)) != 0) {

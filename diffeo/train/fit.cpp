@@ -138,15 +138,15 @@ int64_t resume(const FitOptions& options, const json& data, Distribution model, 
     throw Error(refused + "it holds " + std::to_string(c.model.size()) +
                 " model tensors, this model has " + std::to_string(state_now.size()) +
                 " (another flow type or size?)");
-  auto snapshot_now = snapshot(model);
-  if (c.step > options.steps() || c.best.size() != snapshot_now.size())
+  // The best snapshot lists the same tensors in the same order (parameters, then buffers).
+  if (c.step > options.steps() || c.best.size() != state_now.size())
     throw Error(refused + "it is inconsistent (step " + std::to_string(c.step) + ")");
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < state_now.size(); ++i) {
     const auto& [name, tensor] = state_now[i];
     const auto& [saved_name, saved] = c.model[i];
     if (saved_name != name || !saved.sizes().equals(tensor.sizes()) ||
-        !c.best[i].sizes().equals(snapshot_now[i].sizes()))
+        !c.best[i].sizes().equals(tensor.sizes()))
       throw Error(refused + "it was written for another model: it holds '" + saved_name +
                   "' of shape " + shape_string(saved.sizes()) + " where this model has '" + name +
                   "' of shape " + shape_string(tensor.sizes()));
@@ -407,7 +407,7 @@ FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& o
         torch::NoGradGuard no_grad;
         return -model->log_prob(validation, validation_context).mean().item<double>();
       },
-      options, data_fingerprint(data, context));
+      options, options.checkpoint().empty() ? json() : data_fingerprint(data, context));
 }
 
 FitReport fit_reverse_kl(Distribution model,

@@ -1,0 +1,49 @@
+#pragma once
+// Joining a data-parallel run: a c10d process group from torchrun's variables.
+
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace diffeo::distributed {
+
+/// Where the processes of a data-parallel run meet and which one this is, in
+/// torchrun's convention (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK),
+/// so a diffeo program joins runs started by torchrun, SLURM or Kubernetes
+/// launchers unchanged.  Rank 0 serves c10d's TCP store on master_addr:master_port
+/// and the others connect to it; `timeout` bounds the wait for every rank to
+/// arrive and, later, every collective, so a missing rank is an error, not a hang.
+struct Rendezvous {
+  /// The rendezvous the environment describes, or nullopt when WORLD_SIZE is
+  /// unset (a single-process run).  MASTER_ADDR defaults to 127.0.0.1,
+  /// MASTER_PORT to 29500, LOCAL_RANK to RANK; RANK is required once
+  /// WORLD_SIZE is set.  A malformed value is a diffeo::Error naming the variable.
+  static std::optional<Rendezvous> from_environment();
+
+  /// Throws diffeo::Error unless 1 <= world_size, 0 <= rank < world_size,
+  /// 0 <= local_rank, the port is in 1..65535, the address is not empty and the
+  /// timeout is positive.
+  void validate() const;
+
+  TORCH_ARG(std::string, master_addr) = "127.0.0.1";
+  TORCH_ARG(int, master_port) = 29500;
+  TORCH_ARG(int, rank) = 0;
+  TORCH_ARG(int, world_size) = 1;
+  TORCH_ARG(int, local_rank) = 0;
+  TORCH_ARG(std::chrono::milliseconds, timeout) = std::chrono::minutes(5);
+};
+
+/// The process group of this rank, after every rank has arrived: Gloo for CPU
+/// tensors (NCCL would be chosen here for CUDA ones, where LibTorch has it).
+/// Gloo binds to the interface named by GLOO_SOCKET_IFNAME when set, else to
+/// the local address through which master_addr is reached, so ranks on other
+/// machines (or network namespaces) can connect back.  Throws diffeo::Error,
+/// naming the rendezvous, when the master cannot be reached within the timeout
+/// or the group cannot be formed.
+c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous,
+                                            const torch::Device& device = torch::kCPU);
+
+}  // namespace diffeo::distributed

@@ -63,6 +63,7 @@
 #include "diffeo/data/idx.h"
 #include "diffeo/data/toy.h"
 
+#include "diffeo/distributed/collectives.h"
 #include "diffeo/distributed/rendezvous.h"
 #include "diffeo/distributions/distribution.h"
 #include "diffeo/distributions/normal.h"

@@ -4,22 +4,21 @@
 // bounded time.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <map>
-#include <thread>
 
 #include "diffeo/distributed/rendezvous.h"
 #include "diffeo/testing/expect_error.h"
+#include "diffeo/testing/ranks.h"
 
 namespace diffeo::distributed {
 namespace {
 
 using testing::expect_error;
+using testing::free_port;
+using testing::run_ranks;
 
 // Sets the torchrun variables for one test and restores them after it.
 class ScopedEnvironment {
@@ -41,19 +40,6 @@ class ScopedEnvironment {
  private:
   std::map<std::string, std::string> saved_;
 };
-
-// A loopback port nobody listens on right now (the kernel's choice).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), size), 0);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -102,30 +88,18 @@ TEST(Rendezvous, BadVariablesNameTheVariable) {
 }
 
 TEST(Rendezvous, TwoRanksOverLoopbackReduceAndBroadcast) {
-  const int port = free_port();
   torch::Tensor sums[2], broadcasts[2];
-  std::string errors[2];
-  auto rank_main = [&](int rank) {
-    try {
-      auto group = join(Rendezvous().master_port(port).rank(rank).world_size(2).timeout(
-          std::chrono::seconds(30)));
-      EXPECT_EQ(group->getRank(), rank);
-      EXPECT_EQ(group->getSize(), 2);
-      std::vector<torch::Tensor> sum{torch::tensor({1.0, 10.0}, torch::kFloat64) * (rank + 1)};
-      group->allreduce(sum)->wait();
-      std::vector<torch::Tensor> broadcast{torch::full({3}, 7.0f + rank)};
-      group->broadcast(broadcast)->wait();
-      sums[rank] = sum[0];
-      broadcasts[rank] = broadcast[0];
-    } catch (const std::exception& e) {
-      errors[rank] = e.what();
-    }
-  };
-  std::thread second(rank_main, 1);
-  rank_main(0);
-  second.join();
+  run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
+    EXPECT_EQ(group->getRank(), rank);
+    EXPECT_EQ(group->getSize(), 2);
+    std::vector<torch::Tensor> sum{torch::tensor({1.0, 10.0}, torch::kFloat64) * (rank + 1)};
+    group->allreduce(sum)->wait();
+    std::vector<torch::Tensor> broadcast{torch::full({3}, 7.0f + rank)};
+    group->broadcast(broadcast)->wait();
+    sums[rank] = sum[0];
+    broadcasts[rank] = broadcast[0];
+  });
   for (int rank = 0; rank < 2; ++rank) {
-    ASSERT_EQ(errors[rank], "") << "rank " << rank;
     EXPECT_TRUE(torch::equal(sums[rank], torch::tensor({3.0, 30.0}, torch::kFloat64))) << sums[rank];
     EXPECT_TRUE(torch::equal(broadcasts[rank], torch::full({3}, 7.0f))) << broadcasts[rank];
   }

@@ -1,0 +1,20 @@
+#pragma once
+// run_ranks: a data-parallel run inside one test process, one thread per rank.
+
+#include <functional>
+
+#include "diffeo/distributed/collectives.h"
+
+namespace diffeo::testing {
+
+/// A loopback port nobody listens on right now (the kernel's choice).
+int free_port();
+
+/// Runs `body(rank, group)` for every rank of a `world_size` process group
+/// joined over loopback, each in its own thread, and waits for all.  An
+/// exception in any rank becomes a test failure naming the rank.  The c10d
+/// timeout is 60 s, so a rank stuck in a collective fails the test instead of
+/// hanging it.
+void run_ranks(int world_size, const std::function<void(int, const distributed::ProcessGroup&)>& body);
+
+}  // namespace diffeo::testing

@@ -51,6 +51,60 @@ void check_fit_options(const FitOptions& o) {
     throw Error("fit: 'resume', 'stop_after' and checkpoint intervals need a 'checkpoint' file");
 }
 
+// A seed for stream `stream` of a run seeded `seed` (splitmix64's finaliser),
+// unrelated to the run's own generator seeded `seed`.
+uint64_t stream_seed(uint64_t seed, int64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(stream) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// This process's place in the run: rank 0 of 1 without a process group.
+struct Place {
+  int rank = 0, world_size = 1;
+};
+Place place(const FitOptions& o) {
+  const auto& group = o.process_group();
+  return group ? Place{group->getRank(), group->getSize()} : Place{};
+}
+
+// The global batch's mean of per-row `values`, from this rank's rows: their
+// mean in one process (as ever), and under data parallelism their sum over
+// the *global* row count, so the ranks' losses and gradients add up to the
+// global batch's (distributed::shard).
+torch::Tensor batch_mean(const torch::Tensor& values, int64_t global_rows, const FitOptions& o) {
+  return o.process_group() ? values.sum() / static_cast<double>(global_rows) : values.mean();
+}
+
+// This rank's rows of every global batch.
+distributed::Shard batch_shard(const FitOptions& o) {
+  const auto where = place(o);
+  return distributed::shard(o.batch_size(), where.rank, where.world_size);
+}
+
+// What data parallelism cannot do yet, refused before any collective.
+void check_data_parallel(const FitOptions& o, Distribution model) {
+  const auto where = place(o);
+  if (where.world_size == 1) return;
+  if (o.batch_size() < where.world_size)
+    throw Error("fit: batch_size " + std::to_string(o.batch_size()) + " is smaller than the " +
+                std::to_string(where.world_size) + " ranks it is split over");
+  for (const auto& buffer : model->named_buffers()) {
+    const std::string& name = buffer.key();
+    auto ends_with = [&](const std::string& tail) {
+      return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    if (ends_with("running_mean"))
+      throw Error("fit: data-parallel training of a model with BatchNorm ('" + name +
+                  "') is not supported yet: each rank would normalise by its own shard");
+    if (ends_with("initialized") && buffer.value().item<double>() < 0.5)
+      throw Error("fit: data-parallel training needs ActNorm ('" + name + "') initialised "
+                  "first: call log_prob on a batch in training mode before fit (rank 0's values "
+                  "are then broadcast)");
+  }
+}
+
 std::vector<torch::Tensor> snapshot(Distribution model) {
   std::vector<torch::Tensor> copies;
   for (const auto& p : model->parameters()) copies.push_back(p.detach().clone());
@@ -202,8 +256,14 @@ FitReport optimise(Distribution model,
   if (model.is_empty()) throw Error("fit: argument 'model' is empty");
   check_fit_options(options);
   const auto start = Clock::now();
+  const auto& group = options.process_group();
+  const auto where = place(options);
+  check_data_parallel(options, model);
   model->train();
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed());
+  if (group) distributed::broadcast_module(*model, group);
+  // Fresh batches: rank 0 draws the seed's stream, the others their own.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(
+      where.rank == 0 ? options.seed() : stream_seed(options.seed(), -1 - where.rank));
   auto parameters = model->parameters();
   if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
   FlatAdam adam(parameters, FlatAdamOptions().learning_rate(options.learning_rate()));
@@ -213,7 +273,12 @@ FitReport optimise(Distribution model,
   report.best_validation = std::numeric_limits<double>::infinity();
   state.best = snapshot(model);
   int64_t done = 0;
-  if (options.resume()) done = resume(options, data, model, adam, generator, state);
+  if (options.resume()) {
+    if (where.world_size > 1 && data.is_null())
+      throw Error("fit: resuming a data-parallel run that draws fresh batches is not supported yet "
+                  "(each rank's stream is not in the checkpoint); runs on a data set resume");
+    done = resume(options, data, model, adam, generator, state);
+  }
   const double earlier_seconds = report.seconds;  // of the runs this one continues
   report.stop_reason = "steps";
   Progress progress(options);
@@ -227,21 +292,41 @@ FitReport optimise(Distribution model,
     return earlier_seconds +
            std::chrono::duration<double>(Clock::now() - start).count() - in_callbacks;
   };
+  // The slowest rank's training time and any rank's signal: what decisions
+  // rest on.  Called under conditions every rank evaluates alike, so all
+  // ranks make the same collective calls.
+  auto agreed_elapsed = [&] {
+    return group ? distributed::all_reduce({elapsed()}, group, c10d::ReduceOp::MAX)[0] : elapsed();
+  };
+  auto agreed_signal = [&] {
+    const int local = interrupts ? InterruptGuard::received() : 0;
+    return group ? static_cast<int>(
+                       distributed::all_reduce({static_cast<double>(local)}, group, c10d::ReduceOp::MAX)[0])
+                 : local;
+  };
+  const bool writes = where.rank == 0;  // progress and checkpoints
   double last_checkpoint = elapsed();
   for (int64_t step = done + 1; step <= options.steps(); ++step) {
     if (options.schedule() == "cosine") {
       double t = static_cast<double>(step - 1) / options.steps();
       if (options.time_limit() > 0)
-        t = std::min(1.0, std::max(t, elapsed() / options.time_limit()));
+        t = std::min(1.0, std::max(t, agreed_elapsed() / options.time_limit()));
       adam.set_learning_rate(options.learning_rate() *
                              (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t))));
     }
     adam.zero_grad();
     auto loss = batch_loss(generator, step);
     double value = loss.item<double>();
+    if (group) value = distributed::all_reduce({value}, group)[0];  // the global batch's loss
     bool good = std::isfinite(value);
     if (good) {
       loss.backward();
+      if (group) {
+        for (const auto& g : adam.groups()) {
+          auto gradients = g.gradients;
+          distributed::all_reduce_(gradients, group);
+        }
+      }
       good = std::isfinite(adam.clip_grad_norm(options.clip_grad_norm()));
     }
     report.train_loss.push_back(good ? value : NAN);
@@ -259,6 +344,9 @@ FitReport optimise(Distribution model,
       if (validate) {
         model->eval();  // e.g. BatchNorm: running statistics, not the validation batch's
         state.last_validation = validation_loss();
+        if (group)  // equal on every rank already (same weights, same set); now certainly
+          state.last_validation =
+              distributed::all_reduce({state.last_validation}, group, c10d::ReduceOp::MAX)[0];
         model->train();
         if (std::isfinite(state.last_validation)) {
           report.validation_loss.emplace_back(step, state.last_validation);
@@ -271,7 +359,7 @@ FitReport optimise(Distribution model,
           }
         }
       }
-      if (options.time_limit() > 0 && elapsed() >= options.time_limit() &&
+      if (options.time_limit() > 0 && agreed_elapsed() >= options.time_limit() &&
           report.stop_reason == "steps")
         report.stop_reason = "time limit";
     } else {
@@ -288,9 +376,9 @@ FitReport optimise(Distribution model,
     }
 
     if (report.stop_reason == "steps" && step < options.steps()) {
-      if (interrupts && InterruptGuard::received() != 0) {
+      if (const int signal = agreed_signal(); signal != 0) {
         report.stop_reason = "interrupted";
-        report.signal = InterruptGuard::received();
+        report.signal = signal;
       } else if (options.stop_after() > 0 && step >= options.stop_after()) {
         report.stop_reason = "paused";
       }
@@ -300,19 +388,21 @@ FitReport optimise(Distribution model,
     if (!options.checkpoint().empty() &&
         (pausing || (options.checkpoint_every() > 0 && step % options.checkpoint_every() == 0) ||
          (options.checkpoint_seconds() > 0 &&
-          elapsed() - last_checkpoint >= options.checkpoint_seconds()))) {
+          agreed_elapsed() - last_checkpoint >= options.checkpoint_seconds()))) {
       report.seconds = elapsed();
-      try {
-        save_checkpoint(options, data, step, model, adam, generator, state);
-      } catch (const Error& e) {
-        if (pausing) throw;
-        // A periodic checkpoint that cannot be written (a full disk) must not
-        // end the training it protects: warn and try again next time.
-        std::fprintf(stderr, "fit: warning: %s; training goes on\n", e.what());
+      if (writes) {
+        try {
+          save_checkpoint(options, data, step, model, adam, generator, state);
+        } catch (const Error& e) {
+          if (pausing) throw;
+          // A periodic checkpoint that cannot be written (a full disk) must not
+          // end the training it protects: warn and try again next time.
+          std::fprintf(stderr, "fit: warning: %s; training goes on\n", e.what());
+        }
       }
       last_checkpoint = elapsed();
     }
-    if (good || stopping)
+    if (writes && (good || stopping))
       progress.update(step, value, state.last_validation, elapsed(),
                       stopping || step == options.steps());
     if (stopping) break;
@@ -326,15 +416,6 @@ FitReport optimise(Distribution model,
 
 torch::Tensor rows(const torch::Tensor& t, const torch::Tensor& index) {
   return t.defined() ? t.index_select(0, index) : t;
-}
-
-// A seed for stream `stream` of a run seeded `seed` (splitmix64's finaliser),
-// unrelated to the run's own generator seeded `seed`.
-uint64_t stream_seed(uint64_t seed, int64_t stream) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(stream) + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 // What identifies a data set in a checkpoint: its shape and a checksum of its values.
@@ -364,8 +445,8 @@ FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions&
   return optimise(
       model,
       [&](at::Generator& generator, int64_t) {
-        auto [x, ctx] = sampler(options.batch_size(), generator);
-        return -model->log_prob(x, ctx).mean();
+        auto [x, ctx] = sampler(batch_shard(options).rows, generator);
+        return -batch_mean(model->log_prob(x, ctx), options.batch_size(), options);
       },
       [&] {
         if (!validation.defined()) return static_cast<double>(NAN);
@@ -388,6 +469,16 @@ FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& o
   // e), so a batch is a function of the step alone: a resumed run needs no
   // shuffling state.
   const int64_t n = data.size(0), b = std::min(options.batch_size(), n), per_epoch = n / b;
+  // This rank's rows of each global batch (all of them in one process).
+  check_fit_options(options);
+  const auto where = place(options);
+  if (where.world_size > 1 && b < where.world_size)
+    throw Error(b == options.batch_size()
+                    ? "fit: batch_size " + std::to_string(b) + " is smaller than the " +
+                          std::to_string(where.world_size) + " ranks it is split over"
+                    : "fit: the data set's " + std::to_string(n) + " rows cannot be split over " +
+                          std::to_string(where.world_size) + " ranks");
+  const auto part = distributed::shard(b, where.rank, where.world_size);
   torch::Tensor order;
   int64_t order_epoch = -1;
   return optimise(
@@ -399,8 +490,8 @@ FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& o
           order = torch::randperm(n, shuffle, torch::kLong);
           order_epoch = epoch;
         }
-        auto index = order.narrow(0, (step - 1) % per_epoch * b, b);
-        return -model->log_prob(rows(data, index), rows(context, index)).mean();
+        auto index = order.narrow(0, (step - 1) % per_epoch * b + part.offset, part.rows);
+        return -batch_mean(model->log_prob(rows(data, index), rows(context, index)), b, options);
       },
       [&] {
         if (!validation.defined()) return static_cast<double>(NAN);
@@ -416,8 +507,8 @@ FitReport fit_reverse_kl(Distribution model,
   return optimise(
       model,
       [&](at::Generator& generator, int64_t) {
-        auto draws = model->sample_and_log_prob(options.batch_size(), {}, generator);
-        return (draws.log_prob - target_log_prob(draws.sample)).mean();
+        auto draws = model->sample_and_log_prob(batch_shard(options).rows, {}, generator);
+        return batch_mean(draws.log_prob - target_log_prob(draws.sample), options.batch_size(), options);
       },
       [&] {
         torch::NoGradGuard no_grad;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "diffeo/core/spec.h"
+#include "diffeo/distributed/collectives.h"
 #include "diffeo/distributions/distribution.h"
 
 namespace diffeo::train {
@@ -62,6 +63,20 @@ struct FitOptions {
   /// the checkpoint (if any) and return with stop_reason "interrupted" and
   /// FitReport::signal set; a second signal kills the process as usual.
   TORCH_ARG(bool, handle_signals) = false;
+  /// Data-parallel training over this c10d process group (distributed::join,
+  /// docs/distributed.md); none: one process.  batch_size stays the global
+  /// batch: each rank takes its shard of every batch (data sets: the shared
+  /// epoch order, sliced; samplers and reverse KL: shard-sized draws from a
+  /// stream of its own, rank 0's being the seed's), rank 0's weights are
+  /// broadcast first, gradients are summed over ranks before clipping, and the
+  /// NaN guard, time limit, validation, early stopping and signals act on
+  /// values agreed by all ranks, so all take the same decisions.  Only rank 0
+  /// prints progress and writes checkpoints; on_step runs on every rank.  On a
+  /// data set the run equals the one-process run with the same seed, up to
+  /// the order of floating-point sums.  Not yet supported (refused): BatchNorm,
+  /// an ActNorm not yet initialised (run one training-mode log_prob first),
+  /// and resuming fresh-batch runs on more than one rank.
+  TORCH_ARG(distributed::ProcessGroup, process_group) = {};
 };
 
 /// What a fit did: the loss per step, validation losses, why it stopped.

@@ -64,7 +64,7 @@ void broadcast_module(torch::nn::Module& module, const ProcessGroup& group, int 
   }
 }
 
-void all_reduce_(torch::Tensor& tensor, const ProcessGroup& group, c10d::ReduceOp op) {
+void all_reduce_(const torch::Tensor& tensor, const ProcessGroup& group, c10d::ReduceOp op) {
   check_group(group, "all_reduce_");
   if (!tensor.defined() || !tensor.is_contiguous() || tensor.is_sparse()) {
     throw Error("all_reduce_: the tensor must be defined, dense and contiguous");

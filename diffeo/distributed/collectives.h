@@ -21,7 +21,7 @@ void broadcast_module(torch::nn::Module& module, const ProcessGroup& group, int 
 /// Reduces `tensor` over all ranks in place (sum by default).  It must be a
 /// dense, contiguous CPU tensor with the same size and dtype on every rank (a
 /// flat gradient buffer is).
-void all_reduce_(torch::Tensor& tensor, const ProcessGroup& group,
+void all_reduce_(const torch::Tensor& tensor, const ProcessGroup& group,
                  c10d::ReduceOp op = c10d::ReduceOp::SUM);
 
 /// Reduces each of `values` over all ranks (in float64) and returns them:

@@ -322,10 +322,7 @@ FitReport optimise(Distribution model,
     if (good) {
       loss.backward();
       if (group) {
-        for (const auto& g : adam.groups()) {
-          auto gradients = g.gradients;
-          distributed::all_reduce_(gradients, group);
-        }
+        for (const auto& g : adam.groups()) distributed::all_reduce_(g.gradients, group);
       }
       good = std::isfinite(adam.clip_grad_norm(options.clip_grad_norm()));
     }
@@ -468,17 +465,13 @@ FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& o
   // Epoch e's row order is a permutation drawn from its own generator (seed,
   // e), so a batch is a function of the step alone: a resumed run needs no
   // shuffling state.
+  check_fit_options(options);  // before n / b: a batch_size of 0 would divide by zero
   const int64_t n = data.size(0), b = std::min(options.batch_size(), n), per_epoch = n / b;
-  // This rank's rows of each global batch (all of them in one process).
-  check_fit_options(options);
-  const auto where = place(options);
-  if (where.world_size > 1 && b < where.world_size)
-    throw Error(b == options.batch_size()
-                    ? "fit: batch_size " + std::to_string(b) + " is smaller than the " +
-                          std::to_string(where.world_size) + " ranks it is split over"
-                    : "fit: the data set's " + std::to_string(n) + " rows cannot be split over " +
-                          std::to_string(where.world_size) + " ranks");
-  const auto part = distributed::shard(b, where.rank, where.world_size);
+  // optimise checks batch_size against the ranks; a smaller data set caps the batch.
+  const int world_size = place(options).world_size;
+  if (n < world_size)
+    throw Error("fit: the data set's " + std::to_string(n) + " rows cannot be split over " +
+                std::to_string(world_size) + " ranks");
   torch::Tensor order;
   int64_t order_epoch = -1;
   return optimise(
@@ -490,6 +483,9 @@ FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& o
           order = torch::randperm(n, shuffle, torch::kLong);
           order_epoch = epoch;
         }
+        // This rank's rows of the global batch (all of them in one process).
+        const auto where = place(options);
+        const auto part = distributed::shard(b, where.rank, where.world_size);
         auto index = order.narrow(0, (step - 1) % per_epoch * b + part.offset, part.rows);
         return -batch_mean(model->log_prob(rows(data, index), rows(context, index)), b, options);
       },

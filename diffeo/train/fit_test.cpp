@@ -139,6 +139,7 @@ TEST(Fit, BadOptionsAndData) {
   auto data = torch::randn({10, 2});
   expect_error([&] { fit(model, data, FitOptions().steps(0)); }, {"fit", "'steps'", "0"});
   expect_error([&] { fit(model, data, FitOptions().batch_size(-1)); }, {"'batch_size'", "-1"});
+  expect_error([&] { fit(model, data, FitOptions().batch_size(0)); }, {"'batch_size'", "0"});
   expect_error([&] { fit(model, data, FitOptions().learning_rate(0)); }, {"'learning_rate'"});
   expect_error([&] { fit(model, data, FitOptions().schedule("linear")); }, {"'schedule'"});
   expect_error([&] { fit(model, torch::Tensor(), FitOptions()); }, {"'data'", "undefined"});

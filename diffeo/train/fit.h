@@ -1,5 +1,6 @@
 #pragma once
-// Fitting distributions: maximum likelihood on data, reverse KL to targets.
+// Training: the engine (fit over an objective and a data source) and the
+// fits of distributions (maximum likelihood on data, reverse KL to targets).
 
 #include <torch/torch.h>
 
@@ -11,6 +12,8 @@
 #include "diffeo/core/spec.h"
 #include "diffeo/distributed/collectives.h"
 #include "diffeo/distributions/distribution.h"
+#include "diffeo/train/data_source.h"
+#include "diffeo/train/objective.h"
 
 namespace diffeo::train {
 
@@ -98,9 +101,12 @@ struct FitReport {
   void write(const std::string& path) const;
 };
 
-/// Draws a batch of n training points (and their context, or an undefined tensor).
-using BatchSampler =
-    std::function<std::pair<torch::Tensor, torch::Tensor>(int64_t n, at::Generator&)>;
+/// The training engine: minimises `objective`'s loss over batches from
+/// `source` with FlatAdam, the schedule, clipping, the NaN guard, validation
+/// with early stopping and best weights, progress, checkpoints with
+/// bit-identical resume, signals and data parallelism, all as FitOptions
+/// says.  Every other fit is this one with a ready-made objective and source.
+FitReport fit(Objective& objective, DataSource& source, const FitOptions& options);
 
 /// Maximum likelihood with fresh batches from `sampler` (e.g. a toy density);
 /// the validation set is one batch of 8192 drawn up front with seed + 1.

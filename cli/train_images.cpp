@@ -117,10 +117,9 @@ void train_on_images(const TrainArgs& args) {
     validation = data::dequantize(all.images.index_select(0, held), noise).flatten(1);
     if (classes > 0) validation_context = train::one_hot(all.labels.index_select(0, held), classes);
   }
-  auto sampler =
-      train::image_batches(all.images.index_select(0, kept), a.batch_size, a.seed,
-                           classes > 0 ? all.labels.index_select(0, kept) : torch::Tensor(),
-                           std::max<int64_t>(classes, 1));
+  train::ImageBatches batches(all.images.index_select(0, kept),
+                              classes > 0 ? all.labels.index_select(0, kept) : torch::Tensor(),
+                              std::max<int64_t>(classes, 1));
 
   // Sample grids (same base draws every time, so the frames show the model
   // changing) and the snapshot, from fit's per-step callback.
@@ -173,7 +172,7 @@ void train_on_images(const TrainArgs& args) {
           }),
       a);
   if (a.grid_every > 0 && !a.resume) draw_grid(0);
-  auto report = train::fit(flow, sampler, fit_options, validation, validation_context);
+  auto report = train::fit(flow, batches, fit_options, validation, validation_context);
   if (paused(report, a)) return;
   io::save(flow, a.out);
   if (!a.history.empty()) report.write(a.history);

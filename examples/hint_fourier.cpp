@@ -9,7 +9,6 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -21,11 +20,11 @@
 #include "diffeo/plot/figure.h"
 #include "diffeo/train/evaluate.h"
 #include "diffeo/train/fit.h"
+#include "diffeo/train/flow_objectives.h"
 #include "diffeo/train/mmd.h"
 
 namespace df = diffeo;
 namespace fc = diffeo::data::fourier;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -35,29 +34,15 @@ int64_t count_parameters(torch::nn::Module& module) {
   return n;
 }
 
-// Adam on -log p(x, y) with a cosine schedule over a time budget.
-int64_t fit_hint(df::flows::ConditionalHINT& model, const torch::Tensor& x, const torch::Tensor& y,
-                 double seconds) {
-  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
-  const auto start = Clock::now();
-  int64_t step = 0;
-  for (double t = 0; t < 1; ++step) {
-    t = std::chrono::duration<double>(Clock::now() - start).count() / seconds;
-    for (auto& group : adam.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options())
-          .lr(1e-3 * (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * std::min(t, 1.0)))));
-    auto index = torch::randint(x.size(0), {256}, generator, torch::kLong);
-    adam.zero_grad();
-    auto loss = -model->log_prob(x.index_select(0, index), y.index_select(0, index)).mean();
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 5.0);
-    adam.step();
-    if (step % 500 == 0)
-      std::fprintf(stderr, "hint step %lld loss %.3f\n", (long long)step, loss.item<double>());
-  }
-  model->eval();
-  return step;
+// Maximum likelihood of the joint p(x, y) with the training engine, on the
+// cINN's settings: FlatAdam, batch 256, the cosine schedule over the time
+// budget, clipping at 5.
+df::train::FitReport fit_hint(df::flows::ConditionalHINT& model, const torch::Tensor& x,
+                              const torch::Tensor& y, const df::train::FitOptions& options) {
+  df::train::MaximumLikelihood objective(
+      model.ptr(), [&](const torch::Tensor& xs, const torch::Tensor& ys) { return model->log_prob(xs, ys); });
+  df::train::TensorDataSet pairs({{"x", x}, {"y", y}});
+  return df::train::fit(objective, pairs, options);
 }
 
 std::vector<df::plot::Line> curves(const torch::Tensor& x, int64_t n) {
@@ -131,12 +116,15 @@ int main(int argc, char** argv) {
       (long long)hint_parameters, (long long)width, (long long)width, (long long)cinn_parameters);
   std::fflush(stdout);
 
-  const int64_t hint_steps =
-      fit_hint(hint, (x_train - x_mean) / x_scale, ys(y_train), 60 * minutes);
-  auto report = df::train::fit(
-      cinn, x_train,
-      df::train::FitOptions().steps(1 << 30).time_limit(60 * minutes).validate_every(0).seed(1),
-      ys(y_train));
+  const auto budget = df::train::FitOptions()
+                          .steps(1 << 30)
+                          .time_limit(60 * minutes)
+                          .validate_every(0)
+                          .seed(1)
+                          .progress(true)
+                          .log_every(500);
+  const int64_t hint_steps = fit_hint(hint, (x_train - x_mean) / x_scale, ys(y_train), budget).steps;
+  auto report = df::train::fit(cinn, x_train, budget, ys(y_train));
 
   // Posterior samples for every y*, MMD to the ABC reference.
   torch::NoGradGuard no_grad;

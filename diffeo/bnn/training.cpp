@@ -1,11 +1,11 @@
 #include "diffeo/bnn/training.h"
 
-#include <chrono>
 #include <cmath>
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
-#include "diffeo/data/batch_loader.h"
+#include "diffeo/bnn/elbo_objective.h"
+#include "diffeo/train/fit.h"
 
 namespace diffeo::bnn {
 
@@ -35,55 +35,33 @@ TrainReport train(BayesianNet net, const torch::Tensor& x, const torch::Tensor& 
   if (y.is_floating_point()) check_finite(y, "y", where);
   check_options(options, x.size(0), where);
 
-  data::BatchLoader loader({x, y}, options.batch_size(), options.seed());
-  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(options.learning_rate()));
-  net->train();
+  ElboObjective objective(net, likelihood, x.size(0), options.kl_warmup_steps());
+  train::TensorDataSet source({{"x", x}, {"y", y}});
   TrainReport report;
-  report.stop_reason = "steps";
-  using clock = std::chrono::steady_clock;
-  double callback_seconds = 0;
-  const auto start = clock::now();
-  int64_t bad_in_a_row = 0;
-  for (int64_t step = 1; step <= options.steps(); ++step) {
-    const double elapsed =
-        std::chrono::duration<double>(clock::now() - start).count() - callback_seconds;
-    if (options.time_limit() > 0 && elapsed >= options.time_limit()) {
-      report.stop_reason = "time limit";
-      break;
-    }
-    const double kl_weight =
-        options.kl_warmup_steps() > 0
-            ? std::min(1.0, static_cast<double>(step) / options.kl_warmup_steps())
-            : 1.0;
-    auto batch = loader.next();
-    adam.zero_grad();
-    auto terms = elbo(net, batch[0], batch[1], likelihood, x.size(0), kl_weight);
-    terms.loss.backward();
-    bool finite = std::isfinite(terms.loss.item<double>());
-    if (finite && options.clip_grad_norm() > 0)
-      finite = std::isfinite(
-          torch::nn::utils::clip_grad_norm_(net->parameters(), options.clip_grad_norm()));
-    if (!finite) {
-      ++report.skipped_steps;
-      if (++bad_in_a_row >= options.max_bad_steps())
-        throw Error(where + ": " + std::to_string(bad_in_a_row) +
-                    " steps in a row gave a non-finite loss or gradient (at step " +
-                    std::to_string(step) + "); lower the learning rate");
-      continue;
-    }
-    bad_in_a_row = 0;
-    adam.step();
-    ++report.steps;
-    report.loss.push_back(terms.loss.item<double>());
-    report.nll.push_back(terms.nll.item<double>());
-    report.kl_per_point.push_back(terms.kl.item<double>() / x.size(0));
-    if (options.on_step()) {
-      const auto before = clock::now();
-      options.on_step()(step, terms);
-      callback_seconds += std::chrono::duration<double>(clock::now() - before).count();
-    }
-  }
-  report.seconds = std::chrono::duration<double>(clock::now() - start).count() - callback_seconds;
+  // The engine with bnn::train's settings: constant rate, no validation.
+  auto fit_options = train::FitOptions()
+                         .steps(options.steps())
+                         .time_limit(options.time_limit())
+                         .batch_size(options.batch_size())
+                         .learning_rate(options.learning_rate())
+                         .schedule("constant")
+                         .clip_grad_norm(options.clip_grad_norm())
+                         .validate_every(0)
+                         .seed(options.seed())
+                         .max_bad_steps(options.max_bad_steps())
+                         .process_group(options.process_group())
+                         .on_step([&](int64_t step, double) {
+                           const auto& terms = objective.last_terms();
+                           report.loss.push_back(terms.loss.item<double>());
+                           report.nll.push_back(terms.nll.item<double>());
+                           report.kl_per_point.push_back(terms.kl.item<double>() / x.size(0));
+                           if (options.on_step()) options.on_step()(step, terms);
+                         });
+  const auto fitted = train::fit(objective, source, fit_options);
+  report.steps = fitted.steps - fitted.skipped_steps;
+  report.skipped_steps = fitted.skipped_steps;
+  report.seconds = fitted.seconds;
+  report.stop_reason = fitted.stop_reason;
   return report;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diffeo/bnn/elbo.h"
+#include "diffeo/distributed/collectives.h"
 
 namespace diffeo::bnn {
 
@@ -23,13 +24,16 @@ struct TrainOptions {
   TORCH_ARG(int64_t, kl_warmup_steps) = 0;
   /// Clip the gradient's global norm to this (0: no clipping).
   TORCH_ARG(double, clip_grad_norm) = 10.0;
-  /// Seeds the minibatch order.  The layers' noise comes from LibTorch's
-  /// global generator: seed it too for a reproducible run.
+  /// Seeds the minibatch order (each epoch's permutation: train::TensorDataSet).
+  /// The layers' noise comes from LibTorch's global generator: seed it too for
+  /// a reproducible run.
   TORCH_ARG(uint64_t, seed) = 0;
   /// Stop with an error after this many consecutive non-finite steps.
   TORCH_ARG(int64_t, max_bad_steps) = 20;
   /// Called after every applied step (progress, logging).
   TORCH_ARG(std::function<void(int64_t step, const ElboTerms& terms)>, on_step) = nullptr;
+  /// Data-parallel training over this c10d process group (train::FitOptions).
+  TORCH_ARG(distributed::ProcessGroup, process_group) = {};
 };
 
 /// What train() did: per applied step the loss (negative ELBO per data
@@ -41,8 +45,9 @@ struct TrainReport {
   std::string stop_reason;  // "steps" or "time limit"
 };
 
-/// Maximises the ELBO of `net` on (x [N, ...], y [N, ...]) with Adam over
-/// shuffled minibatches.  Throws diffeo::Error for mismatched data, bad
+/// Maximises the ELBO of `net` on (x [N, ...], y [N, ...]) with the training
+/// engine (train::fit over an ElboObjective and a TensorDataSet: FlatAdam at
+/// a constant rate, clipping, shuffled minibatches of full epochs).  Throws diffeo::Error for mismatched data, bad
 /// options, or max_bad_steps non-finite steps in a row (nothing is applied
 /// from a non-finite step).
 TrainReport train(BayesianNet net, const torch::Tensor& x, const torch::Tensor& y,

@@ -18,22 +18,25 @@ FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions&
   return fit(model, sampler, options, validation.first, validation.second);
 }
 
-FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options,
+FitReport fit(Distribution model, DataSource& source, const FitOptions& options,
               const torch::Tensor& validation, const torch::Tensor& validation_context) {
   MaximumLikelihood objective(model);
   objective.validate_on(validation, validation_context);
-  SampledBatches source(sampler);
   return fit(objective, source, options);
+}
+
+FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options,
+              const torch::Tensor& validation, const torch::Tensor& validation_context) {
+  SampledBatches source(sampler);
+  return fit(model, source, options, validation, validation_context);
 }
 
 FitReport fit(Distribution model, const torch::Tensor& data, const FitOptions& options,
               const torch::Tensor& context, const torch::Tensor& validation,
               const torch::Tensor& validation_context) {
   check_floating(data, "data", "fit");
-  MaximumLikelihood objective(model);
-  objective.validate_on(validation, validation_context);
   TensorDataSet source({{"data", data}, {"context", context}});
-  return fit(objective, source, options);
+  return fit(model, source, options, validation, validation_context);
 }
 
 FitReport fit_reverse_kl(Distribution model,

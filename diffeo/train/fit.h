@@ -108,6 +108,12 @@ struct FitReport {
 /// says.  Every other fit is this one with a ready-made objective and source.
 FitReport fit(Objective& objective, DataSource& source, const FitOptions& options);
 
+/// Maximum likelihood on batches from `source` (e.g. ImageBatches), with an
+/// optional validation set [n, event...] (and its context) evaluated in
+/// chunks without autograd.
+FitReport fit(Distribution model, DataSource& source, const FitOptions& options,
+              const torch::Tensor& validation = {}, const torch::Tensor& validation_context = {});
+
 /// Maximum likelihood with fresh batches from `sampler` (e.g. a toy density);
 /// the validation set is one batch of 8192 drawn up front with seed + 1.
 FitReport fit(Distribution model, const BatchSampler& sampler, const FitOptions& options);

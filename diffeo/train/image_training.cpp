@@ -1,11 +1,9 @@
 #include "diffeo/train/image_training.h"
 
 #include <cmath>
-#include <memory>
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
-#include "diffeo/data/batch_loader.h"
 #include "diffeo/data/dequantize.h"
 
 namespace diffeo::train {
@@ -19,24 +17,29 @@ torch::Tensor one_hot(const torch::Tensor& labels, int64_t classes) {
       .to(c10::typeMetaToScalarType(torch::get_default_dtype()));
 }
 
-BatchSampler image_batches(const torch::Tensor& pixels, int64_t batch_size, uint64_t seed,
-                           const torch::Tensor& labels, int64_t classes) {
-  const std::string where = "train::image_batches";
-  if (!pixels.defined() || pixels.dim() != 4)
-    throw Error(where + ": argument 'pixels' must be [N, C, H, W]");
-  std::vector<torch::Tensor> columns{pixels};
-  if (labels.defined()) columns.push_back(labels);
-  // Shared: BatchSampler is copied around, the loader's position must not be.
-  auto loader = std::make_shared<data::BatchLoader>(columns, batch_size, seed);
-  return [loader, batch_size, classes, where](int64_t n, at::Generator& generator) {
-    if (n != batch_size)
-      throw Error(where + ": asked for " + std::to_string(n) + " rows, but batches have " +
-                  std::to_string(batch_size) + "; give fit the same batch size");
-    auto batch = loader->next();
-    auto x = data::dequantize(batch[0], generator).flatten(1);
-    return std::make_pair(x,
-                          batch.size() > 1 ? train::one_hot(batch[1], classes) : torch::Tensor());
-  };
+namespace {
+const torch::Tensor& checked_images(const torch::Tensor& pixels, const torch::Tensor& labels,
+                                    int64_t classes) {
+  const std::string where = "train::ImageBatches";
+  if (!pixels.defined() || pixels.dim() != 4 || pixels.is_floating_point())
+    throw Error(where + ": argument 'pixels' must be 8-bit images [N, C, H, W] of an integer dtype");
+  check_positive(classes, "classes", where);
+  if (labels.defined() && (labels.dim() != 1 || labels.scalar_type() != torch::kLong))
+    throw Error(where + ": argument 'labels' must be int64 class indices [N]");
+  return pixels;
+}
+}  // namespace
+
+ImageBatches::ImageBatches(const torch::Tensor& pixels, const torch::Tensor& labels, int64_t classes)
+    : images_({{"pixels", checked_images(pixels, labels, classes)}, {"labels", labels}}),
+      classes_(classes) {}
+
+std::vector<torch::Tensor> ImageBatches::batch(int64_t step, int64_t global_rows,
+                                               const distributed::Shard& shard, uint64_t seed,
+                                               at::Generator& generator) {
+  auto columns = images_.batch(step, global_rows, shard, seed, generator);
+  auto x = data::dequantize(columns[0], generator).flatten(1);
+  return {x, columns[1].defined() ? train::one_hot(columns[1], classes_) : torch::Tensor()};
 }
 
 Estimate bits_per_dim(Distribution model, const torch::Tensor& pixels, const torch::Tensor& context,

@@ -13,15 +13,26 @@
 
 namespace diffeo::train {
 
-/// A BatchSampler for fit() over 8-bit images `pixels` [N, C, H, W] (integer
-/// dtype): epochs of seeded shuffled minibatches (data::BatchLoader, seeded
-/// with `seed`), each dequantised afresh to (x + u) / 256 with u ~ U[0, 1)
-/// from fit's generator and flattened to [batch, C * H * W].  With `labels`
-/// [N] (int64 in 0..classes-1) each batch comes with one-hot context
-/// [batch, classes] for a class-conditional flow.  The sampler must be asked
-/// for `batch_size` rows, as fit does with the same batch size.
-BatchSampler image_batches(const torch::Tensor& pixels, int64_t batch_size, uint64_t seed,
-                           const torch::Tensor& labels = {}, int64_t classes = 10);
+/// Training batches of 8-bit images `pixels` [N, C, H, W] (integer dtype)
+/// for fit: the epochs of a TensorDataSet (shuffled from the run's seed and
+/// the epoch, so a resumed or data-parallel run sees the same global
+/// batches), each batch dequantised afresh to (x + u) / 256 with u ~ U[0, 1)
+/// from the rank's generator and flattened to [rows, C * H * W].  With
+/// `labels` [N] (int64 in 0..classes-1) each batch comes with one-hot context
+/// [rows, classes] for a class-conditional flow.
+class ImageBatches : public DataSource {
+ public:
+  explicit ImageBatches(const torch::Tensor& pixels, const torch::Tensor& labels = {},
+                        int64_t classes = 10);
+  std::vector<torch::Tensor> batch(int64_t step, int64_t global_rows, const distributed::Shard& shard,
+                                   uint64_t seed, at::Generator& generator) override;
+  int64_t global_rows(int64_t batch_size) const override { return images_.global_rows(batch_size); }
+  json fingerprint() const override { return images_.fingerprint(); }
+
+ private:
+  TensorDataSet images_;
+  int64_t classes_;
+};
 
 /// [n] int64 labels as one-hot rows [n, classes] in the default dtype.
 torch::Tensor one_hot(const torch::Tensor& labels, int64_t classes);

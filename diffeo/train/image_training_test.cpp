@@ -89,9 +89,11 @@ TEST(ImageTraining, BatchesAreDequantisedImagesWithOneHotClasses) {
   auto pixels =
       torch::arange(8 * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({8, 1, 2, 2});
   auto labels = torch::arange(8, torch::kLong) % 3;
-  auto sampler = image_batches(pixels, 4, /*seed=*/1, labels, 3);
+  ImageBatches batches(pixels, labels, 3);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(2);
-  auto [x, context] = sampler(4, generator);
+  const auto columns = batches.batch(/*step=*/1, 4, {0, 4}, /*seed=*/1, generator);
+  const auto& x = columns[0];
+  const auto& context = columns[1];
   ASSERT_EQ(x.sizes(), (torch::IntArrayRef{4, 4}));
   ASSERT_EQ(context.sizes(), (torch::IntArrayRef{4, 3}));
   // Each row is one image's pixels / 256 plus less than 1/256, and its
@@ -102,7 +104,12 @@ TEST(ImageTraining, BatchesAreDequantisedImagesWithOneHotClasses) {
     EXPECT_EQ(context[i].argmax().item<int64_t>(), image % 3);
     EXPECT_DOUBLE_EQ(context[i].sum().item<double>(), 1.0);
   }
-  expect_error([&] { sampler(5, generator); }, {"give fit the same batch size"});
+  // A rank's shard is its rows of the same global batch, dequantised from its own stream.
+  auto rank1 = at::make_generator<at::CPUGeneratorImpl>(3);
+  const auto tail = batches.batch(1, 4, {2, 2}, 1, rank1)[0];
+  EXPECT_TRUE(torch::equal(torch::floor(tail * 256), torch::floor(x.narrow(0, 2, 2) * 256)));
+  EXPECT_FALSE(torch::equal(tail, x.narrow(0, 2, 2)));
+  expect_error([&] { ImageBatches(pixels.to(torch::kFloat32)); }, {"ImageBatches", "integer"});
   expect_error([] { train::one_hot(torch::tensor({0, 3}), 3); }, {"must lie in 0..2"});
 }
 
@@ -176,9 +183,9 @@ TEST_P(ImageTrainingRun, LossFalls) {
   auto crops = set.images.narrow(0, 0, 512).narrow(2, 2, 24).narrow(3, 2, 24);
   auto pixels = data::downsample_images(crops, 3);  // [512, 1, 8, 8]
   auto flow = unit_flow(GetParam(), {1, 8, 8}, 1e-6, /*context=*/10);
-  auto sampler = image_batches(pixels, 32, 0, set.labels.narrow(0, 0, 512), 10);
+  ImageBatches batches(pixels, set.labels.narrow(0, 0, 512), 10);
   auto report =
-      fit(flow, sampler,
+      fit(flow, batches,
           FitOptions().steps(40).batch_size(32).learning_rate(3e-3).validate_every(0), {}, {});
   const auto& loss = report.train_loss;
   double first = 0, last = 0;

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_GLOO
@@ -145,6 +146,21 @@ c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous, const 
     throw Error(describe(rendezvous) + " failed: " + e.what());
   }
 #endif
+}
+
+int free_loopback_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  const bool bound = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+  const int error = errno;
+  if (fd >= 0) close(fd);
+  if (!bound)
+    throw Error(std::string("distributed: cannot find a free loopback port: ") + std::strerror(error));
+  return ntohs(address.sin_port);
 }
 
 }  // namespace diffeo::distributed

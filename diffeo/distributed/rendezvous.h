@@ -46,4 +46,9 @@ struct Rendezvous {
 c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous,
                                             const torch::Device& device = torch::kCPU);
 
+/// A TCP port on the loopback interface that nobody listens on right now (the
+/// kernel's choice): the master port of a run on one machine, as torchrun
+/// --standalone picks one.  diffeo::Error when no socket can be bound.
+int free_loopback_port();
+
 }  // namespace diffeo::distributed

@@ -17,7 +17,6 @@ namespace diffeo::distributed {
 namespace {
 
 using testing::expect_error;
-using testing::free_port;
 using testing::run_ranks;
 
 // Sets the torchrun variables for one test and restores them after it.
@@ -107,14 +106,14 @@ TEST(Rendezvous, TwoRanksOverLoopbackReduceAndBroadcast) {
 
 TEST(Rendezvous, AMissingMasterFailsWithinTheTimeout) {
   auto start = std::chrono::steady_clock::now();
-  auto r = Rendezvous().master_port(free_port()).rank(1).world_size(2).timeout(std::chrono::seconds(2));
+  auto r = Rendezvous().master_port(free_loopback_port()).rank(1).world_size(2).timeout(std::chrono::seconds(2));
   expect_error([&] { join(r); }, {"rendezvous at 127.0.0.1:", "(rank 1 of 2) failed"});
   EXPECT_LT(seconds_since(start), 20.0);
 }
 
 TEST(Rendezvous, MissingPeersFailWithinTheTimeout) {
   auto start = std::chrono::steady_clock::now();
-  auto r = Rendezvous().master_port(free_port()).rank(0).world_size(2).timeout(std::chrono::seconds(2));
+  auto r = Rendezvous().master_port(free_loopback_port()).rank(0).world_size(2).timeout(std::chrono::seconds(2));
   expect_error([&] { join(r); }, {"(rank 0 of 2) failed"});
   EXPECT_LT(seconds_since(start), 20.0);
 }

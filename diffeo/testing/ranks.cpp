@@ -1,9 +1,6 @@
 #include "diffeo/testing/ranks.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 #include <thread>
@@ -13,20 +10,8 @@
 
 namespace diffeo::testing {
 
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), size), 0);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 void run_ranks(int world_size, const std::function<void(int, const distributed::ProcessGroup&)>& body) {
-  const int port = free_port();
+  const int port = distributed::free_loopback_port();
   std::vector<std::string> errors(world_size);
   auto rank_main = [&](int rank) {
     try {

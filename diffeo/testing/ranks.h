@@ -7,9 +7,6 @@
 
 namespace diffeo::testing {
 
-/// A loopback port nobody listens on right now (the kernel's choice).
-int free_port();
-
 /// Runs `body(rank, group)` for every rank of a `world_size` process group
 /// joined over loopback, each in its own thread, and waits for all.  An
 /// exception in any rank becomes a test failure naming the rank.  The c10d

@@ -1,6 +1,6 @@
 // Data-parallel train::fit (FitOptions::process_group), with the ranks as
 // threads over loopback: on a data set, N ranks sharing a global batch end
-// where one process does (float64, 1e-9), ActNorm initialised first included;
+// where one process does (float64, 1e-9), ActNorm's initialisation included;
 // with fresh batches the ranks stay identical to each other and learn as well
 // as one process; checkpoints of a distributed run resume exactly; what is
 // not supported yet is refused.
@@ -42,14 +42,18 @@ FitOptions options() {
   return FitOptions().steps(100).batch_size(64).learning_rate(3e-3).validate_every(20).seed(11);
 }
 
-void expect_close(const torch::nn::Module& got, const torch::nn::Module& want, double rtol, const std::string& what) {
+// Every weight within rtol of the reference, relative to the model's largest
+// weight: sums in another order differ by ~1e-16 per step, which Adam's
+// normalisation can lift to ~1e-11 on weights whose gradient is almost zero.
+void expect_close(const torch::nn::Module& got, const torch::nn::Module& want, double rtol,
+                  const std::string& what) {
   const auto g = got.named_parameters(), w = want.named_parameters();
   ASSERT_EQ(g.size(), w.size());
+  double scale = 0;
+  for (const auto& p : w) scale = std::max(scale, p.value().abs().max().item<double>());
   for (size_t i = 0; i < g.size(); ++i) {
-    const auto& a = g[i].value();
-    const auto& b = w[i].value();
-    EXPECT_TRUE(torch::allclose(a, b, rtol, 1e-12))
-        << what << ": " << g[i].key() << " differs by " << (a - b).abs().max().item<double>();
+    const double difference = (g[i].value() - w[i].value()).abs().max().item<double>();
+    EXPECT_LE(difference, rtol * scale) << what << ": " << g[i].key() << " differs by " << difference;
   }
 }
 
@@ -114,20 +118,14 @@ TEST(DataParallelFit, TheMapNetworkOfTheElboObjectiveMatchesOneProcess) {
   EXPECT_LT(reference.loss.back(), 0.6 * reference.loss.front());
 }
 
-TEST(DataParallelFit, GlowWithActNormInitialisedFirstMatchesToo) {
+TEST(DataParallelFit, GlowsActNormInitialisesFromTheWholeGlobalBatch) {
   const auto rows = banana_rows();
   const auto data = rows.first, validation = rows.second;
-  // Every process initialises ActNorm from the same rows; the broadcast at
-  // the start would make rank 0's values everyone's anyway.
-  auto glow = [&] {
-    auto flow = float64_flow("glow");
-    torch::NoGradGuard no_grad;
-    flow->log_prob(data.narrow(0, 0, 64));
-    return flow;
-  };
-  auto single = glow();
+  // One process initialises ActNorm from step 1's 64 rows; so must 2 ranks
+  // that each see 32 of them at step 1.
+  auto single = float64_flow("glow");
   const auto reference = fit(single, data, options(), {}, validation);
-  std::vector<flows::Flow> models{glow(), glow()};
+  std::vector<flows::Flow> models{float64_flow("glow"), float64_flow("glow")};
   run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
     fit(models[rank], data, options().process_group(group), {}, validation);
   });
@@ -188,11 +186,8 @@ TEST(DataParallelFit, ADistributedCheckpointResumesExactly) {
 TEST(DataParallelFit, RefusesWhatItCannotDoYet) {
   const auto rows = banana_rows();
   const auto data = rows.first, validation = rows.second;
-  std::vector<flows::Flow> glows{float64_flow("glow"), float64_flow("glow")};
   std::vector<flows::Flow> flows_{float64_flow("realnvp"), float64_flow("realnvp")};
   run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
-    expect_error([&] { fit(glows[rank], data, options().process_group(group)); },
-                 {"ActNorm", "initialised first"});
     expect_error([&] { fit(flows_[rank], data, options().batch_size(1).process_group(group)); },
                  {"batch_size 1", "2 ranks"});
   });

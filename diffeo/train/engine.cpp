@@ -57,6 +57,10 @@ Place place(const FitOptions& o) {
   return group ? Place{group->getRank(), group->getSize()} : Place{};
 }
 
+bool ends_with(const std::string& name, const std::string& tail) {
+  return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 // What data parallelism cannot do yet, refused before any collective.
 void check_data_parallel(const FitOptions& o, torch::nn::Module& model) {
   const auto where = place(o);
@@ -64,19 +68,17 @@ void check_data_parallel(const FitOptions& o, torch::nn::Module& model) {
   if (o.batch_size() < where.world_size)
     throw Error("fit: batch_size " + std::to_string(o.batch_size()) + " is smaller than the " +
                 std::to_string(where.world_size) + " ranks it is split over");
-  for (const auto& buffer : model.named_buffers()) {
-    const std::string& name = buffer.key();
-    auto ends_with = [&](const std::string& tail) {
-      return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
-    };
-    if (ends_with("running_mean"))
-      throw Error("fit: data-parallel training of a model with BatchNorm ('" + name +
+  for (const auto& buffer : model.named_buffers())
+    if (ends_with(buffer.key(), "running_mean"))
+      throw Error("fit: data-parallel training of a model with BatchNorm ('" + buffer.key() +
                   "') is not supported yet: each rank would normalise by its own shard");
-    if (ends_with("initialized") && buffer.value().item<double>() < 0.5)
-      throw Error("fit: data-parallel training needs ActNorm ('" + name + "') initialised "
-                  "first: call log_prob on a batch in training mode before fit (rank 0's values "
-                  "are then broadcast)");
-  }
+}
+
+// Whether a layer still waits for its data-dependent initialisation (ActNorm).
+bool awaits_data_init(torch::nn::Module& model) {
+  for (const auto& buffer : model.named_buffers())
+    if (ends_with(buffer.key(), "initialized") && buffer.value().item<double>() < 0.5) return true;
+  return false;
 }
 
 std::vector<torch::Tensor> snapshot(torch::nn::Module& model) {
@@ -238,10 +240,23 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
   // What identifies the data in checkpoints (null: fresh draws).
   const json data = options.checkpoint().empty() ? json() : source.fingerprint();
   model.train();
-  if (group) distributed::broadcast_module(model, group);
   // Fresh batches: rank 0 draws the seed's stream, the others their own.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(
       where.rank == 0 ? options.seed() : stream_seed(options.seed(), -1 - where.rank));
+  if (group) {
+    // Data-dependent initialisation (ActNorm) as one process does it at step
+    // 1, from the whole first global batch: rank 0 evaluates the objective on
+    // it, drawing from a copy of its stream (its own draws stay as they are),
+    // and the broadcast hands the result to every rank.
+    if (where.rank == 0 && !options.resume() && awaits_data_init(model)) {
+      torch::NoGradGuard no_grad;
+      auto copy = generator.clone();
+      const Batch whole{source.batch(1, global_rows, {0, global_rows}, options.seed(), copy), 1,
+                        global_rows, global_rows};
+      objective.loss(whole, copy);
+    }
+    distributed::broadcast_module(model, group);
+  }
   auto parameters = model.parameters();
   if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
   FlatAdam adam(parameters, FlatAdamOptions().learning_rate(options.learning_rate()));

@@ -76,9 +76,10 @@ struct FitOptions {
   /// values agreed by all ranks, so all take the same decisions.  Only rank 0
   /// prints progress and writes checkpoints; on_step runs on every rank.  On a
   /// data set the run equals the one-process run with the same seed, up to
-  /// the order of floating-point sums.  Not yet supported (refused): BatchNorm,
-  /// an ActNorm not yet initialised (run one training-mode log_prob first),
-  /// and resuming fresh-batch runs on more than one rank.
+  /// the order of floating-point sums.  A layer with data-dependent
+  /// initialisation (ActNorm) is initialised by rank 0 from the whole first
+  /// global batch, as one process would, then broadcast.  Not yet supported
+  /// (refused): BatchNorm, and resuming fresh-batch runs on more than one rank.
   TORCH_ARG(distributed::ProcessGroup, process_group) = {};
 };
 

@@ -38,7 +38,12 @@ train::FitOptions with_checkpoints(train::FitOptions options, const TrainArgs& a
       .handle_signals(true);
 }
 
-bool paused(const train::FitReport& report, const TrainArgs& a) {
+bool paused(const train::FitReport& report, const TrainArgs& a, int rank) {
+  // In a data-parallel run, rank 0 speaks for all.
+  if (rank != 0) {
+    if (report.stop_reason == "interrupted") throw Interrupted("", report.signal);
+    return report.stop_reason == "paused";
+  }
   const std::string at = "at step " + std::to_string(report.steps) + " of " +
                          (a.steps > 0 ? std::to_string(a.steps) : std::string("the run"));
   const std::string next = "; continue with the same command and --resume";

@@ -34,8 +34,9 @@ train::FitOptions with_checkpoints(train::FitOptions options, const TrainArgs& a
 
 /// After fit: true for a run paused by --stop-after (it prints where the
 /// checkpoint is: the caller saves nothing); throws Interrupted for a run
-/// stopped by a signal; false for a finished run.
-bool paused(const train::FitReport& report, const TrainArgs& a);
+/// stopped by a signal; false for a finished run.  Ranks other than 0 of a
+/// data-parallel run stay silent.
+bool paused(const train::FitReport& report, const TrainArgs& a, int rank = 0);
 
 /// Removes the checkpoint of a finished run once its model is saved.
 void remove_checkpoint(const TrainArgs& a);

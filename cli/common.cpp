@@ -18,6 +18,17 @@
 namespace diffeo::cli {
 
 namespace {
+std::vector<std::string>& stored_command_line() {
+  static std::vector<std::string> line;
+  return line;
+}
+}  // namespace
+
+void set_command_line(int argc, char** argv) { stored_command_line().assign(argv, argv + argc); }
+const std::vector<std::string>& command_line() { return stored_command_line(); }
+
+
+namespace {
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;

@@ -27,6 +27,10 @@ class UsageError : public std::runtime_error {
   std::string command_;
 };
 
+/// The program's command line (argv), kept by main for the --nproc launcher.
+void set_command_line(int argc, char** argv);
+const std::vector<std::string>& command_line();
+
 /// `value` of `option` must be positive.
 void require_positive(int64_t value, const std::string& option, const std::string& command);
 /// `value` of `option` must be positive and finite.

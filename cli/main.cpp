@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -58,9 +59,18 @@ std::string parse_error_message(const CLI::App& app, const std::string& command,
   return command.empty() ? message : command + ": " + message;
 }
 
+// "rank 1: " in a data-parallel worker (its launcher set WORLD_SIZE and
+// RANK), so that interleaved messages say whose they are; "" otherwise.
+std::string rank_prefix() {
+  const char* world = std::getenv("WORLD_SIZE");
+  const char* rank = std::getenv("RANK");
+  return world && rank ? std::string("rank ") + rank + ": " : std::string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  diffeo::cli::set_command_line(argc, argv);
   CLI::App app{"diffeo: normalizing flows in C++ on LibTorch", "diffeo"};
   app.set_version_flag("--version", diffeo::version());
   app.require_subcommand(1);
@@ -108,20 +118,21 @@ int main(int argc, char** argv) {
               << (command.empty() ? "" : command + " ") << "--help')\n";
     return 2;
   } catch (const diffeo::cli::Interrupted& e) {
-    std::cerr << "diffeo: " << e.what() << "\n";
+    // Empty from data-parallel workers but rank 0, and from their launcher.
+    if (*e.what() != '\0') std::cerr << "diffeo: " << e.what() << "\n";
     return 128 + e.signal();
   } catch (const diffeo::cli::UsageError& e) {
     std::cerr << "diffeo: error: " << one_line(e.what()) << " (see 'diffeo " << e.command()
               << " --help')\n";
     return 2;
   } catch (const diffeo::Error& e) {
-    std::cerr << "diffeo: error: " << one_line(e.what()) << "\n";
+    std::cerr << "diffeo: error: " << rank_prefix() << one_line(e.what()) << "\n";
     return 1;
   } catch (const c10::Error& e) {
-    std::cerr << "diffeo: error: " << one_line(e.what_without_backtrace()) << "\n";
+    std::cerr << "diffeo: error: " << rank_prefix() << one_line(e.what_without_backtrace()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "diffeo: error: " << one_line(e.what()) << "\n";
+    std::cerr << "diffeo: error: " << rank_prefix() << one_line(e.what()) << "\n";
     return 1;
   } catch (...) {
     std::cerr << "diffeo: error: an unexpected failure (not a std::exception); please report it\n";

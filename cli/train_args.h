@@ -29,6 +29,10 @@ struct TrainArgs {
   double minutes = 0, snapshot_minutes = 0, lambda = 1e-6, temperature = 1.0;
   int64_t levels = 0, grid_every = 0, downsample = 1, validation = 2000;
   bool conditional = false;
+  // Data-parallel runs (launcher.h): workers on this machine, machines, rendezvous.
+  int64_t nproc = 0, nnodes = 1, node_rank = 0;
+  std::string master_addr;
+  int master_port = 0;
 };
 
 /// `diffeo train --dataset ...`: a flow on 8-bit images (train_images.cpp).

@@ -17,6 +17,7 @@
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/toy_fit.h"
+#include "launcher.h"
 #include "train_args.h"
 
 namespace diffeo::cli {
@@ -109,13 +110,17 @@ void run(const TrainArgs& args) {
   check_writable(a.out, "--out", kCommand);
   if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
   check_checkpoint_options(a, kCommand);
+  if (launches_workers(a)) return launch_workers(a, kCommand);
+  const auto group = join_if_worker();
+  const int rank = rank_of(group);
 
   const auto fit_options = with_checkpoints(train::FitOptions()
                                                 .steps(a.steps)
                                                 .batch_size(a.batch_size)
                                                 .learning_rate(a.learning_rate)
                                                 .seed(a.seed)
-                                                .progress(!a.quiet),
+                                                .progress(!a.quiet)
+                                                .process_group(group),
                                             a);
   flows::Flow flow = nullptr;
   train::FitReport report;
@@ -160,7 +165,7 @@ void run(const TrainArgs& args) {
                         held_out > 0 ? validation.to(dtype) : torch::Tensor(),
                         held_out > 0 ? rows(0, held_out) : torch::Tensor());
   }
-  if (paused(report, a)) return;
+  if (paused(report, a, rank) || rank != 0) return;
   io::save(flow, a.out);
   if (!a.history.empty()) report.write(a.history);
   remove_checkpoint(a);
@@ -244,6 +249,19 @@ void add_train_command(CLI::App& app) {
   command->add_flag("--resume", a->resume,
                     "Continue the run saved in the checkpoint; repeat the paused run's options "
                     "(the result equals an uninterrupted run, bit for bit)");
+  // Data-parallel training (docs/distributed.md).
+  command->add_option("--nproc", a->nproc,
+                      "Train data-parallel in this many worker processes on this machine "
+                      "(--batch-size stays the global batch; --threads is per worker)");
+  command->add_option("--nnodes", a->nnodes, "With --nproc: machines in the run")
+      ->capture_default_str();
+  command->add_option("--node-rank", a->node_rank, "With --nproc: this machine, 0..nnodes-1")
+      ->capture_default_str();
+  command->add_option("--master-addr", a->master_addr,
+                      "With --nproc: host of node 0 (default 127.0.0.1; needed with --nnodes)");
+  command->add_option("--master-port", a->master_port,
+                      "With --nproc: port of the rendezvous (default: a free one on one machine, "
+                      "29500 across machines)");
   // Image data sets.
   command->add_option("--minutes", a->minutes,
                       "--dataset: training time budget in minutes (default 60)");
@@ -288,6 +306,10 @@ void add_train_command(CLI::App& app) {
     if (given("--order")) require_positive(a->order, "--order", kCommand);
     if (given("--lr")) require_positive(a->learning_rate, "--lr", kCommand);
     if (given("--minutes")) require_positive(a->minutes, "--minutes", kCommand);
+    if (given("--nproc")) require_positive(a->nproc, "--nproc", kCommand);
+    for (const char* option : {"--nnodes", "--node-rank", "--master-addr", "--master-port"})
+      if (given(option) && !given("--nproc"))
+        throw UsageError(kCommand, std::string(option) + " needs --nproc (workers per machine)");
     run(*a);
   });
 }

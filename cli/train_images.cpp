@@ -17,6 +17,7 @@
 #include "diffeo/plot/animation.h"
 #include "diffeo/train/image_training.h"
 #include "image_data.h"
+#include "launcher.h"
 #include "train_args.h"
 
 namespace diffeo::cli {
@@ -74,6 +75,9 @@ void train_on_images(const TrainArgs& args) {
   if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
   if (!a.gif.empty()) check_writable(a.gif, "--gif", kCommand);
   check_checkpoint_options(a, kCommand);
+  if (launches_workers(a)) return launch_workers(a, kCommand);
+  const auto group = join_if_worker();
+  const int rank = rank_of(group);  // only rank 0 writes files and prints
 
   auto all = load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);
   const int64_t n = all.images.size(0);
@@ -147,9 +151,9 @@ void train_on_images(const TrainArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   bool snapshot_saved = a.snapshot_minutes == 0;
   const auto snapshot = snapshot_path(a.out, a.snapshot_minutes);
-  // Checkpoints hold the weights, optimizer, generator and history; the time
-  // budget and the loader's epoch order make a resumed image run close to,
-  // not bit-identical with, one that never stopped.
+  // Checkpoints hold the weights, optimizer, generator and history; batches
+  // are a function of the step, so with --steps a resumed run is bit-identical
+  // to one that never stopped; under --minutes the schedule follows the clock.
   auto fit_options = with_checkpoints(
       train::FitOptions()
           .steps(a.steps > 0 ? a.steps : std::numeric_limits<int32_t>::max())
@@ -160,7 +164,9 @@ void train_on_images(const TrainArgs& args) {
           .log_every(50)
           .seed(a.seed)
           .progress(!a.quiet)
+          .process_group(group)
           .on_step([&](int64_t step, double) {
+            if (rank != 0) return;
             if (a.grid_every > 0 && step % a.grid_every == 0) draw_grid(step);
             const double minutes =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
@@ -171,9 +177,9 @@ void train_on_images(const TrainArgs& args) {
             }
           }),
       a);
-  if (a.grid_every > 0 && !a.resume) draw_grid(0);
+  if (rank == 0 && a.grid_every > 0 && !a.resume) draw_grid(0);
   auto report = train::fit(flow, batches, fit_options, validation, validation_context);
-  if (paused(report, a)) return;
+  if (paused(report, a, rank) || rank != 0) return;
   io::save(flow, a.out);
   if (!a.history.empty()) report.write(a.history);
   remove_checkpoint(a);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -285,20 +286,17 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
     return earlier_seconds +
            std::chrono::duration<double>(Clock::now() - start).count() - in_callbacks;
   };
-  // The slowest rank's training time and any rank's signal: what decisions
-  // rest on.  Called under conditions every rank evaluates alike, so all
-  // ranks make the same collective calls.
-  auto agreed_elapsed = [&] {
-    return group ? distributed::all_reduce({elapsed()}, group, c10d::ReduceOp::MAX)[0] : elapsed();
-  };
-  auto agreed_signal = [&] {
-    const int local = interrupts ? InterruptGuard::received() : 0;
-    return group ? static_cast<int>(
-                       distributed::all_reduce({static_cast<double>(local)}, group, c10d::ReduceOp::MAX)[0])
-                 : local;
-  };
+  // What decisions rest on, agreed by all ranks: the mean training time and
+  // any rank's signal.  Under data parallelism they travel with the loss in
+  // the step's one small all-reduce (each small collective costs ~1 ms of
+  // latency); in one process they are this process's own.
+  double agreed_seconds = earlier_seconds;
+  int agreed_interrupt = 0;
+  auto local_signal = [&] { return interrupts ? InterruptGuard::received() : 0; };
+  auto agreed_elapsed = [&] { return group ? agreed_seconds : elapsed(); };
+  auto agreed_signal = [&] { return group ? agreed_interrupt : local_signal(); };
   const bool writes = where.rank == 0;  // progress and checkpoints
-  double last_checkpoint = elapsed();
+  double last_checkpoint = agreed_elapsed();
   for (int64_t step = done + 1; step <= options.steps(); ++step) {
     if (options.schedule() == "cosine") {
       double t = static_cast<double>(step - 1) / options.steps();
@@ -312,7 +310,14 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
                 shard.rows, global_rows};
     auto loss = objective.loss(batch, generator);
     double value = loss.item<double>();
-    if (group) value = distributed::all_reduce({value}, group)[0];  // the global batch's loss
+    if (group) {
+      const int signal = local_signal();
+      const auto sums = distributed::all_reduce(
+          {value, elapsed(), signal == SIGINT ? 1.0 : 0.0, signal == SIGTERM ? 1.0 : 0.0}, group);
+      value = sums[0];  // the global batch's loss
+      agreed_seconds = sums[1] / where.world_size;
+      agreed_interrupt = sums[3] > 0 ? SIGTERM : sums[2] > 0 ? SIGINT : 0;
+    }
     bool good = std::isfinite(value);
     if (good) {
       loss.backward();
@@ -392,7 +397,7 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
           std::fprintf(stderr, "fit: warning: %s; training goes on\n", e.what());
         }
       }
-      last_checkpoint = elapsed();
+      last_checkpoint = agreed_elapsed();
     }
     if (writes && (good || stopping))
       progress.update(step, value, state.last_validation, elapsed(),

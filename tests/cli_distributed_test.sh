@@ -71,6 +71,14 @@ fi
 expect 0 "trained realnvp .*: $steps steps" -- "${run[@]}" --steps $steps --nproc 2 --resume --out "$tmp/stopped.flow"
 check "the run resumed after Ctrl-C wrote the uninterrupted run's model" cmp "$tmp/straight.flow" "$tmp/stopped.flow"
 
+# Fresh batches of a toy density: each worker draws from its own stream, and
+# the checkpoint keeps every stream, so a paused run resumes exactly too.
+toy=(train --density banana --flow realnvp --layers 2 --hidden 8 --steps 60 --quiet --nproc 2)
+expect 0 'trained realnvp' -- "${toy[@]}" --out "$tmp/toy1.flow"
+expect 0 'paused at step 25 of 60' -- "${toy[@]}" --stop-after 25 --out "$tmp/toy2.flow"
+expect 0 'trained realnvp' -- "${toy[@]}" --resume --out "$tmp/toy2.flow"
+check "the toy run resumed on 2 workers wrote the uninterrupted model" cmp "$tmp/toy1.flow" "$tmp/toy2.flow"
+
 expect 2 '--nproc must be a positive integer, got 0' -- "${run[@]}" --nproc 0 --out "$tmp/x.flow"
 expect 2 '--master-port needs --nproc' -- "${run[@]}" --master-port 4000 --out "$tmp/x.flow"
 expect 2 '--nnodes 2 needs --master-addr' -- "${run[@]}" --nproc 1 --nnodes 2 --out "$tmp/x.flow"

@@ -85,6 +85,17 @@ std::vector<double> all_reduce(std::vector<double> values, const ProcessGroup& g
   return values;
 }
 
+torch::Tensor all_gather(const torch::Tensor& tensor, const ProcessGroup& group) {
+  check_group(group, "all_gather");
+  if (!tensor.defined() || tensor.is_sparse())
+    throw Error("all_gather: the tensor must be defined and dense");
+  std::vector<torch::Tensor> input{tensor.contiguous()};
+  std::vector<std::vector<torch::Tensor>> output(1);
+  for (int r = 0; r < group->getSize(); ++r) output[0].push_back(torch::empty_like(input[0]));
+  wait(group->allgather(output, input), "all_gather");
+  return torch::stack(output[0]);
+}
+
 Shard shard(int64_t rows, int rank, int world_size) {
   if (world_size < 1 || rank < 0 || rank >= world_size) {
     throw Error("shard: rank " + std::to_string(rank) + " is not in [0, " +

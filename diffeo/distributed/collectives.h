@@ -30,6 +30,10 @@ void all_reduce_(const torch::Tensor& tensor, const ProcessGroup& group,
 std::vector<double> all_reduce(std::vector<double> values, const ProcessGroup& group,
                                c10d::ReduceOp op = c10d::ReduceOp::SUM);
 
+/// Every rank's `tensor` (a dense CPU tensor of the same size and dtype on
+/// every rank), stacked in rank order: [world_size, tensor.sizes()...].
+torch::Tensor all_gather(const torch::Tensor& tensor, const ProcessGroup& group);
+
 /// This rank's part of a global batch of `rows` rows: a contiguous block,
 /// the first rows % world ranks taking one row more, so the parts cover every
 /// row once.  Weighting each rank's summed loss by 1 / rows (not by its own

@@ -27,7 +27,9 @@ struct FitCheckpoint {
   FitReport report;  // so far; report.seconds is the training time so far
   int64_t bad_in_a_row = 0, since_improvement = 0;
   double last_validation = NAN;
-  torch::Tensor generator_state;  // the batch generator (at::Generator::get_state)
+  /// The batch generator (at::Generator::get_state): [state] in one process,
+  /// [world_size, state] (each rank's stream) in a data-parallel run.
+  torch::Tensor generator_state;
   std::vector<std::pair<std::string, torch::Tensor>> model;  // parameters and buffers by name
   std::vector<torch::Tensor> best;  // the best-validation snapshot (parameters, buffers)
   int64_t adam_steps = 0;

@@ -184,9 +184,19 @@ int64_t resume(const FitOptions& options, const json& data, torch::nn::Module& m
     tensor.copy_(saved);
   }
   adam.restore(c.adam_steps, c.first_moments, c.second_moments);
+  // Each rank continues its own stream when the run had as many ranks; with
+  // another count (or a one-process checkpoint) rank 0 continues the first
+  // and the others keep their fresh streams (a data set loses nothing: its
+  // order depends on the step alone).
+  const auto where = place(options);
+  const auto& saved = c.generator_state;
+  const bool per_rank = saved.defined() && saved.dim() == 2;
   try {
     std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(c.generator_state);
+    if (per_rank && saved.size(0) == where.world_size)
+      generator.set_state(saved[where.rank]);
+    else if (where.rank == 0)
+      generator.set_state(per_rank ? saved[0] : saved);
   } catch (const c10::Error& e) {
     throw Error(refused + "its generator state is damaged: " + e.what_without_backtrace());
   }
@@ -198,9 +208,20 @@ int64_t resume(const FitOptions& options, const json& data, torch::nn::Module& m
   return c.step;
 }
 
+// This rank's generator state, or under data parallelism every rank's
+// [world_size, state] (a collective: every rank calls it at the same step).
+torch::Tensor generator_states(at::Generator& generator, const FitOptions& options) {
+  torch::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state = generator.get_state();
+  }
+  return options.process_group() ? distributed::all_gather(state, options.process_group()) : state;
+}
+
 void save_checkpoint(const FitOptions& options, const json& data, int64_t step,
-                     torch::nn::Module& model, const FlatAdam& adam, at::Generator& generator,
-                     const LoopState& state) {
+                     torch::nn::Module& model, const FlatAdam& adam,
+                     const torch::Tensor& generator_states, const LoopState& state) {
   FitCheckpoint c;
   c.options = fit_fingerprint(options);
   c.data = data;
@@ -209,10 +230,7 @@ void save_checkpoint(const FitOptions& options, const json& data, int64_t step,
   c.bad_in_a_row = state.bad_in_a_row;
   c.since_improvement = state.since_improvement;
   c.last_validation = state.last_validation;
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    c.generator_state = generator.get_state();
-  }
+  c.generator_state = generator_states;
   c.model = named_state(model);
   c.best = state.best;
   c.adam_steps = adam.steps();
@@ -268,9 +286,6 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
   state.best = snapshot(model);
   int64_t done = 0;
   if (options.resume()) {
-    if (where.world_size > 1 && data.is_null())
-      throw Error("fit: resuming a data-parallel run that draws fresh batches is not supported yet "
-                  "(each rank's stream is not in the checkpoint); runs on a data set resume");
     done = resume(options, data, model, adam, generator, state);
   }
   const double earlier_seconds = report.seconds;  // of the runs this one continues
@@ -387,9 +402,10 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
          (options.checkpoint_seconds() > 0 &&
           agreed_elapsed() - last_checkpoint >= options.checkpoint_seconds()))) {
       report.seconds = elapsed();
+      const auto streams = generator_states(generator, options);
       if (writes) {
         try {
-          save_checkpoint(options, data, step, model, adam, generator, state);
+          save_checkpoint(options, data, step, model, adam, streams, state);
         } catch (const Error& e) {
           if (pausing) throw;
           // A periodic checkpoint that cannot be written (a full disk) must not

@@ -78,8 +78,9 @@ struct FitOptions {
   /// data set the run equals the one-process run with the same seed, up to
   /// the order of floating-point sums.  A layer with data-dependent
   /// initialisation (ActNorm) is initialised by rank 0 from the whole first
-  /// global batch, as one process would, then broadcast.  Not yet supported
-  /// (refused): BatchNorm, and resuming fresh-batch runs on more than one rank.
+  /// global batch, as one process would, then broadcast.  Checkpoints hold
+  /// every rank's stream, so a run resumed with as many ranks is exact.  Not
+  /// yet supported (refused): BatchNorm.
   TORCH_ARG(distributed::ProcessGroup, process_group) = {};
 };
 

@@ -5,7 +5,7 @@
 // start alike); they rendezvous over loopback like `diffeo train --nproc`.
 //
 // usage: distributed_bench [--workloads realnvp,glow] [--processes 1,2]
-//                          [--steps N] [--rounds R] [--json FILE]
+//                          [--steps N] [--rounds R] [--bucket-bytes B] [--json FILE]
 // Prints a Markdown table (docs/distributed.md has the latest).
 
 #include <sys/wait.h>
@@ -71,6 +71,8 @@ double median(std::vector<double> v) {
 }
 
 // One worker: warm up, then time `steps` steps of fit and the gradient's all-reduce.
+int64_t bucket_bytes = df::train::FitOptions().bucket_bytes();
+
 Result work(const Workload& w, int rank, int world, int port, int64_t steps) {
   torch::set_num_threads(1);
   df::distributed::ProcessGroup group;
@@ -81,7 +83,11 @@ Result work(const Workload& w, int rank, int world, int port, int64_t steps) {
   auto flow = w.model();
   auto data = w.data();
   df::train::MaximumLikelihood objective(flow);
-  auto options = df::train::FitOptions().batch_size(w.batch).validate_every(0).process_group(group);
+  auto options = df::train::FitOptions()
+                     .batch_size(w.batch)
+                     .validate_every(0)
+                     .process_group(group)
+                     .bucket_bytes(bucket_bytes);
   df::train::fit(objective, *data, df::train::FitOptions(options).steps(3));  // warm-up
   const auto report = df::train::fit(objective, *data, options.steps(steps));
   Result result;
@@ -154,6 +160,8 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "timed steps per run (default: 200 realnvp, 20 glow)");
   app.add_option("--rounds", rounds, "runs per configuration; the median is reported");
   app.add_option("--json", json_path, "every run's numbers");
+  app.add_option("--bucket-bytes", bucket_bytes, "gradient bucket size (FitOptions::bucket_bytes)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   df::json all = df::json::array();

@@ -97,6 +97,7 @@
 #include "diffeo/train/fit.h"
 #include "diffeo/train/flat_adam.h"
 #include "diffeo/train/flow_objectives.h"
+#include "diffeo/train/gradient_buckets.h"
 #include "diffeo/train/image_training.h"
 #include "diffeo/train/mmd.h"
 #include "diffeo/train/toy_fit.h"

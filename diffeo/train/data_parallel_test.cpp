@@ -77,8 +77,11 @@ TEST(DataParallelFit, RanksSharingAGlobalBatchEndWhereOneProcessDoes) {
       std::vector<flows::Flow> models;
       for (int rank = 0; rank < world; ++rank) models.push_back(float64_flow(name));
       std::vector<FitReport> reports(world);
+      // 3 ranks: the gradients in buckets of 4 kB, summed while backward runs.
+      const int64_t bucket = world == 3 ? 4096 : options().bucket_bytes();
       run_ranks(world, [&](int rank, const distributed::ProcessGroup& group) {
-        reports[rank] = fit(models[rank], data, options().process_group(group), {}, validation);
+        reports[rank] = fit(models[rank], data,
+                            options().process_group(group).bucket_bytes(bucket), {}, validation);
       });
       const std::string what = name + " on " + std::to_string(world) + " ranks";
       for (int rank = 0; rank < world; ++rank) {
@@ -87,6 +90,37 @@ TEST(DataParallelFit, RanksSharingAGlobalBatchEndWhereOneProcessDoes) {
       }
     }
   }
+}
+
+TEST(GradientBuckets, SumTheRanksGradientsBucketByBucket) {
+  // Each rank's gradient of its own rows, summed over 2 ranks in buckets of
+  // 256 bytes as backward produces them, equals the sum of both gradients.
+  const auto data = banana_rows().first;
+  auto gradient_of = [&](flows::Flow flow, int64_t offset) {
+    FlatAdam adam(flow->parameters());
+    adam.zero_grad();
+    (-flow->log_prob(data.narrow(0, offset, 50)).mean()).backward();
+    return adam.groups()[0].gradients.clone();
+  };
+  const auto expected = gradient_of(float64_flow("nsf"), 0) + gradient_of(float64_flow("nsf"), 50);
+  std::vector<torch::Tensor> summed(2);
+  std::vector<size_t> buckets(2);
+  std::vector<flows::Flow> flows_{float64_flow("nsf"), float64_flow("nsf")};
+  run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
+    FlatAdam adam(flows_[rank]->parameters());
+    GradientBuckets gradients(adam, flows_[rank]->parameters(), group, 256);
+    buckets[rank] = gradients.size();
+    for (int repeat = 0; repeat < 2; ++repeat) {  // armed again, the same sums
+      adam.zero_grad();
+      gradients.arm();
+      (-flows_[rank]->log_prob(data.narrow(0, 50 * rank, 50)).mean()).backward();
+      gradients.finish();
+    }
+    summed[rank] = adam.groups()[0].gradients.clone();
+  });
+  EXPECT_GT(buckets[0], 5u);
+  for (int rank = 0; rank < 2; ++rank)
+    EXPECT_TRUE(torch::allclose(summed[rank], expected, 1e-12, 1e-14)) << "rank " << rank;
 }
 
 TEST(DataParallelFit, TheMapNetworkOfTheElboObjectiveMatchesOneProcess) {

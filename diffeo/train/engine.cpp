@@ -16,6 +16,7 @@
 #include "diffeo/core/interrupt.h"
 #include "diffeo/train/checkpoint.h"
 #include "diffeo/train/flat_adam.h"
+#include "diffeo/train/gradient_buckets.h"
 
 namespace diffeo::train {
 
@@ -44,6 +45,7 @@ void check_fit_options(const FitOptions& o) {
   if (!(o.checkpoint_seconds() >= 0) || !std::isfinite(o.checkpoint_seconds()))
     throw Error("fit: argument 'checkpoint_seconds' must be >= 0 (0: never), got " +
                 number_string(o.checkpoint_seconds()));
+  check_positive(o.bucket_bytes(), "bucket_bytes", "fit");
   if (o.checkpoint().empty() && (o.resume() || o.stop_after() > 0 || o.checkpoint_every() > 0 ||
                                  o.checkpoint_seconds() > 0))
     throw Error("fit: 'resume', 'stop_after' and checkpoint intervals need a 'checkpoint' file");
@@ -279,6 +281,8 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
   auto parameters = model.parameters();
   if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
   FlatAdam adam(parameters, FlatAdamOptions().learning_rate(options.learning_rate()));
+  std::optional<GradientBuckets> buckets;
+  if (group) buckets.emplace(adam, parameters, group, options.bucket_bytes());
 
   LoopState state;
   auto& report = state.report;
@@ -335,10 +339,9 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
     }
     bool good = std::isfinite(value);
     if (good) {
+      if (buckets) buckets->arm();
       loss.backward();
-      if (group) {
-        for (const auto& g : adam.groups()) distributed::all_reduce_(g.gradients, group);
-      }
+      if (buckets) buckets->finish();  // the gradients summed over ranks
       good = std::isfinite(adam.clip_grad_norm(options.clip_grad_norm()));
     }
     report.train_loss.push_back(good ? value : NAN);

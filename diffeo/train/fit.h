@@ -82,6 +82,13 @@ struct FitOptions {
   /// every rank's stream, so a run resumed with as many ranks is exact.  Not
   /// yet supported (refused): BatchNorm.
   TORCH_ARG(distributed::ProcessGroup, process_group) = {};
+  /// Under data parallelism, the gradients are summed in buckets of about
+  /// this many bytes, each as soon as backward has produced it, so that
+  /// communication overlaps the rest of the backward pass (GradientBuckets).
+  /// The default, PyTorch DDP's, keeps the models here in one bucket: on 2
+  /// cores busy with 2 ranks, smaller buckets measured slower (the
+  /// communication thread has no idle core to run on; docs/distributed.md).
+  TORCH_ARG(int64_t, bucket_bytes) = 25 << 20;
 };
 
 /// What a fit did: the loss per step, validation losses, why it stopped.

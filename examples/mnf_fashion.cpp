@@ -9,6 +9,11 @@
 //
 // usage: mnf_fashion [--arch mlp|lenet5] [--epochs E] [--minutes M] [--methods a,b] [--samples L]
 //                    [--ood] [--out DIR] [--threads T] [--seed S]
+//
+// Data-parallel: started with torchrun's variables set (WORLD_SIZE, RANK,
+// MASTER_ADDR, MASTER_PORT; a SLURM or Kubernetes launcher), each process
+// joins as its rank and trains its shard of every batch of 100; rank 0
+// evaluates and writes.
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
@@ -26,6 +31,8 @@
 #include "diffeo/core/atomic_file.h"
 #include "diffeo/core/error.h"
 #include "diffeo/data/fashion_mnist.h"
+#include "diffeo/distributed/rendezvous.h"
+#include "diffeo/train/data_source.h"
 #include "diffeo/plot/figure.h"
 
 namespace bnn = diffeo::bnn;
@@ -82,7 +89,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     torch::set_num_threads(static_cast<int>(threads));
-    std::filesystem::create_directories(out);
+    const auto rendezvous = diffeo::distributed::Rendezvous::from_environment();
+    const auto group =
+        rendezvous ? diffeo::distributed::join(*rendezvous) : diffeo::distributed::ProcessGroup();
+    const int rank = group ? group->getRank() : 0;
+    if (rank == 0) std::filesystem::create_directories(out);
     const int64_t classes = ood ? 5 : 10;
     const auto train_set = diffeo::data::fashion_mnist("train");
     const auto test_set = diffeo::data::fashion_mnist("test");
@@ -94,13 +105,17 @@ int main(int argc, char** argv) {
                     {"epochs_per_method", epochs}, {"minutes_cap", minutes}, {"threads", threads},
                     {"train_size", train.x.size(0)}, {"test_size", test.x.size(0)}};
     std::vector<dp::Line> cdfs;
-    std::printf("%-11s %7s %7s %8s %7s %7s %8s%s\n", "method", "steps", "epochs", "error %",
-                "NLL", "ECE %", "seconds", ood ? "  median OOD entropy" : "");
+    if (rank == 0)
+      std::printf("%-11s %7s %7s %8s %7s %7s %8s%s\n", "method", "steps", "epochs", "error %",
+                  "NLL", "ECE %", "seconds", ood ? "  median OOD entropy" : "");
     for (const auto& method : methods) {
       torch::manual_seed(seed);
       auto options = bnn::NetworkOptions(bnn::parse_posterior(method));
       auto net = arch == "mlp" ? bnn::mlp({784, 300, 100, classes}, options)
                                : bnn::lenet5({1, 28, 28}, classes, options);
+      // Weight noise comes from the global generator: one stream per rank
+      // (rank 0's weights are broadcast, so only the noise differs).
+      if (rank > 0) torch::manual_seed(diffeo::train::stream_seed(seed, -1 - rank));
       auto report = bnn::train(
           net, train.x, train.y, bnn::categorical_likelihood(),
           bnn::TrainOptions()
@@ -110,13 +125,15 @@ int main(int argc, char** argv) {
               .learning_rate(1e-3)
               .kl_warmup_steps(kl_warmup)
               .seed(seed)
+              .process_group(group)
               .on_step([&](int64_t step, const bnn::ElboTerms& terms) {
-                if (step % 1000 == 0)
+                if (rank == 0 && step % 1000 == 0)
                   std::fprintf(stderr, "%s step %lld: -ELBO/N %.4f nll %.4f kl/N %.4f\n",
                                method.c_str(), (long long)step, terms.loss.item<double>(),
                                terms.nll.item<double>(),
                                terms.kl.item<double>() / train.x.size(0));
               }));
+      if (rank != 0) continue;  // rank 0 evaluates and writes
       const double epochs_done = report.steps * 100.0 / train.x.size(0);
       const auto scores =
           bnn::classification_scores(bnn::predictive_probabilities(net, test.x, samples), test.y);
@@ -147,6 +164,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       results["methods"][method] = row;
     }
+    if (rank != 0) return 0;
     if (ood) {
       dp::Figure figure(1, 1, 700, 500,
                         "Fashion-MNIST, trained on classes 0-4: entropy on classes 5-9");

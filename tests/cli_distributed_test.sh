@@ -22,6 +22,19 @@ expect 0 'trained realnvp .*: 300 steps' -- "${run[@]}" --steps 300 --nproc 2 --
 check "2 workers sharing the global batch reach one process's NLL" same_nll "$tmp/one.flow" "$tmp/two.flow"
 check "only rank 0 wrote: the models and no checkpoint are left" only_files "d.csv|one.flow|two.flow"
 
+# An external launcher (torchrun, SLURM) only sets the variables: two plain
+# `diffeo train` processes join as ranks 0 and 1.
+port=$((20000 + $$ % 20000))
+for rank in 1 0; do
+  WORLD_SIZE=2 RANK=$rank MASTER_ADDR=127.0.0.1 MASTER_PORT=$port timeout 120 \
+    "$diffeo" "${run[@]}" --steps 300 --out "$tmp/external.flow" >"$tmp/rank$rank.out" 2>&1 &
+done
+wait
+check "two processes started with torchrun's variables train together" same_nll "$tmp/one.flow" "$tmp/external.flow"
+check "rank 0 alone printed the summary" grep -q "trained realnvp" "$tmp/rank0.out"
+check "rank 1 printed nothing" test ! -s "$tmp/rank1.out"
+rm -f "$tmp/rank0.out" "$tmp/rank1.out"
+
 # A long run whose rank 1 is killed after the first checkpoints.
 steps=1500
 expect 0 "trained realnvp .*: $steps steps" -- "${run[@]}" --steps $steps --nproc 2 --out "$tmp/straight.flow"

@@ -101,7 +101,9 @@ expect 2 'under a launcher that sets WORLD_SIZE .* leave --nproc out' -- "${run[
 launcher=()
 
 # Two machines: network namespaces a and b joined by a veth pair, addresses
-# inside them only; one worker each, node 0 serving the rendezvous.
+# inside them only; one worker each, node 0 serving the rendezvous.  nsenter
+# enters only the network namespace (`ip netns exec` also remounts /, which
+# fails inside a chroot such as scripts/check-fresh's).
 net="diffeo-$$"
 cleanup_net() { ip netns del "$net-a" 2>/dev/null; ip netns del "$net-b" 2>/dev/null; }
 if ! command -v ip >/dev/null || ! ip netns add "$net-a" 2>/dev/null; then
@@ -116,7 +118,7 @@ else
     ip -n "$net-a" link set lo up && ip -n "$net-b" link set lo up &&
     ip -n "$net-a" link set "$net-va" up && ip -n "$net-b" link set "$net-vb" up
   machine() {  # machine NODE NAMESPACE
-    ip netns exec "$2" timeout 120 "$diffeo" "${run[@]}" --steps 300 --nproc 1 --nnodes 2 --node-rank "$1" \
+    nsenter --net="/run/netns/$2" timeout 120 "$diffeo" "${run[@]}" --steps 300 --nproc 1 --nnodes 2 --node-rank "$1" \
       --master-addr "$a" --master-port 29511 --out "$tmp/machines.flow"
   }
   machine 0 "$net-a" >"$tmp/node0.out" 2>&1 &

@@ -1,6 +1,7 @@
 #include "diffeo/bijectors/batch_norm.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
@@ -35,6 +36,16 @@ Result BatchNormImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&)
   return {y, -inverse_log_det(running_var_, x)};
 }
 
+std::pair<torch::Tensor, torch::Tensor> BatchNormImpl::batch_moments(const torch::Tensor& rows) const {
+  if (!group_) return {rows.mean(0), rows.var(/*dim=*/0, /*unbiased=*/false)};
+  // Two passes over the global batch, as one process computes them: the
+  // mean, then the mean squared deviation from it (rows summed over ranks).
+  const auto count = distributed::all_reduce({static_cast<double>(rows.size(0))}, group_)[0];
+  auto mean = distributed::all_reduce_with_grad(rows.sum(0), group_) / count;
+  auto var = distributed::all_reduce_with_grad((rows - mean).square().sum(0), group_) / count;
+  return {mean, var};
+}
+
 Result BatchNormImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&) {
   auto mean = running_mean_, var = running_var_;
   if (is_training()) {
@@ -45,8 +56,7 @@ Result BatchNormImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor&)
           "shape " +
           shape_string(y.sizes()) + "; call eval() to use the running statistics");
     // Gradients flow through the batch statistics, as in MAF.
-    mean = rows.mean(0);
-    var = rows.var(/*dim=*/0, /*unbiased=*/false);
+    std::tie(mean, var) = batch_moments(rows);
     torch::NoGradGuard no_grad;
     const double momentum = options_.momentum();
     running_mean_.mul_(1 - momentum).add_(mean.detach(), momentum);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "diffeo/bijectors/bijector.h"
+#include "diffeo/distributed/group_aware.h"
 
 namespace diffeo {
 
@@ -25,7 +26,11 @@ struct BatchNormOptions {
 /// at least 2 samples, and updates the running averages; in eval mode it uses the
 /// running statistics.  The forward (sampling) direction always uses the running
 /// statistics, so in training mode it is the inverse of the eval-mode map.
-class BatchNormImpl : public BijectorImpl {
+/// Under data-parallel training (train::fit with a process group) the batch
+/// statistics are those of the global batch, summed over the ranks with their
+/// gradients, so every rank normalises alike and keeps the same running
+/// averages, as one process would.
+class BatchNormImpl : public BijectorImpl, public distributed::GroupAware {
  public:
   explicit BatchNormImpl(BatchNormOptions options);
 
@@ -34,6 +39,7 @@ class BatchNormImpl : public BijectorImpl {
   torch::Tensor running_mean() const { return running_mean_; }
   torch::Tensor running_var() const { return running_var_; }
   const BatchNormOptions& options() const { return options_; }
+  void set_process_group(distributed::ProcessGroup group) override { group_ = std::move(group); }
 
  protected:
   Result forward_impl(const torch::Tensor& x, const torch::Tensor& context) override;
@@ -43,7 +49,12 @@ class BatchNormImpl : public BijectorImpl {
   // The inverse log-det per event for variance v.
   torch::Tensor inverse_log_det(const torch::Tensor& v, const torch::Tensor& like) const;
 
+  // The batch mean and (biased) variance of rows [n, dim]: over the global
+  // batch when training data-parallel.
+  std::pair<torch::Tensor, torch::Tensor> batch_moments(const torch::Tensor& rows) const;
+
   BatchNormOptions options_;
+  distributed::ProcessGroup group_;  // set by train::fit while training data-parallel
   torch::Tensor log_gamma_;
   torch::Tensor beta_;
   torch::Tensor running_mean_;

@@ -167,6 +167,36 @@ TEST(DataParallelFit, GlowsActNormInitialisesFromTheWholeGlobalBatch) {
   expect_close(*models[1], *single, 1e-9, "glow, rank 1");
 }
 
+TEST(DataParallelFit, BatchNormUsesTheGlobalBatchsStatistics) {
+  // Real NVP with a BatchNorm in front: 2 ranks normalise by the statistics
+  // of the whole global batch (summed over ranks, gradients too) and keep the
+  // running averages one process keeps.
+  const auto rows = banana_rows();
+  const auto data = rows.first, validation = rows.second;
+  auto model = [] {
+    auto inner = float64_flow("realnvp");
+    BatchNorm norm(2);
+    norm->to(torch::kFloat64);
+    // Data -> BatchNorm -> Real NVP -> base: the statistics are of raw rows.
+    Distribution made = Transformed(StandardNormal(2), Chain({Bijector(norm), inner->bijector()}));
+    made->to(torch::kFloat64);
+    return made;
+  };
+  auto single = model();
+  fit(single, data, options(), {}, validation);
+  std::vector<Distribution> models{model(), model()};
+  run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
+    fit(models[rank], data, options().process_group(group), {}, validation);
+  });
+  const auto want = single->named_buffers();
+  for (int rank = 0; rank < 2; ++rank) {
+    expect_close(*models[rank], *single, 1e-9, "batch norm, rank " + std::to_string(rank));
+    const auto got = models[rank]->named_buffers();
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_TRUE(torch::allclose(got[i].value(), want[i].value(), 1e-9, 1e-12)) << want[i].key();
+  }
+}
+
 TEST(DataParallelFit, FreshBatchRanksStayIdenticalAndLearnLikeOneProcess) {
   auto density = data::toy("banana");
   const auto sampler = toy_sampler(density);  // float32 batches: float32 flows

@@ -14,6 +14,7 @@
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/interrupt.h"
+#include "diffeo/distributed/group_aware.h"
 #include "diffeo/train/checkpoint.h"
 #include "diffeo/train/flat_adam.h"
 #include "diffeo/train/gradient_buckets.h"
@@ -65,17 +66,35 @@ bool ends_with(const std::string& name, const std::string& tail) {
 }
 
 // What data parallelism cannot do yet, refused before any collective.
-void check_data_parallel(const FitOptions& o, torch::nn::Module& model) {
+void check_data_parallel(const FitOptions& o) {
   const auto where = place(o);
   if (where.world_size == 1) return;
   if (o.batch_size() < where.world_size)
     throw Error("fit: batch_size " + std::to_string(o.batch_size()) + " is smaller than the " +
                 std::to_string(where.world_size) + " ranks it is split over");
-  for (const auto& buffer : model.named_buffers())
-    if (ends_with(buffer.key(), "running_mean"))
-      throw Error("fit: data-parallel training of a model with BatchNorm ('" + buffer.key() +
-                  "') is not supported yet: each rank would normalise by its own shard");
 }
+
+// Hands `group` to the modules that compute across ranks (GroupAware:
+// BatchNorm's global-batch statistics) for the duration of a fit.
+class GroupScope {
+ public:
+  GroupScope(torch::nn::Module& model, const distributed::ProcessGroup& group) {
+    if (!group) return;
+    for (const auto& module : model.modules())
+      if (auto* aware = dynamic_cast<distributed::GroupAware*>(module.get())) {
+        aware->set_process_group(group);
+        members_.push_back(aware);
+      }
+  }
+  ~GroupScope() {
+    for (auto* aware : members_) aware->set_process_group({});
+  }
+  GroupScope(const GroupScope&) = delete;
+  GroupScope& operator=(const GroupScope&) = delete;
+
+ private:
+  std::vector<distributed::GroupAware*> members_;
+};
 
 // Whether a layer still waits for its data-dependent initialisation (ActNorm).
 bool awaits_data_init(torch::nn::Module& model) {
@@ -251,7 +270,7 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
   const auto& group = options.process_group();
   const auto where = place(options);
   auto& model = objective.module();
-  check_data_parallel(options, model);
+  check_data_parallel(options);
   // This rank's rows of every global batch (a data set caps the batch at its size).
   const int64_t global_rows = source.global_rows(options.batch_size());
   if (global_rows < where.world_size)
@@ -269,15 +288,23 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
     // 1, from the whole first global batch: rank 0 evaluates the objective on
     // it, drawing from a copy of its stream (its own draws stay as they are),
     // and the broadcast hands the result to every rank.
+    // Only the initialisation stays: other buffers (BatchNorm's running
+    // averages) are put back, so step 1 updates them as in one process.
     if (where.rank == 0 && !options.resume() && awaits_data_init(model)) {
       torch::NoGradGuard no_grad;
+      std::vector<std::pair<torch::Tensor, torch::Tensor>> kept;
+      for (const auto& buffer : model.named_buffers())
+        if (!ends_with(buffer.key(), "initialized"))
+          kept.emplace_back(buffer.value(), buffer.value().clone());
       auto copy = generator.clone();
       const Batch whole{source.batch(1, global_rows, {0, global_rows}, options.seed(), copy), 1,
                         global_rows, global_rows};
       objective.loss(whole, copy);
+      for (auto& [buffer, value] : kept) buffer.copy_(value);
     }
     distributed::broadcast_module(model, group);
   }
+  const GroupScope across_ranks(model, group);
   auto parameters = model.parameters();
   if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
   FlatAdam adam(parameters, FlatAdamOptions().learning_rate(options.learning_rate()));
@@ -358,10 +385,11 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
                             (step % options.validate_every() == 0 || step == options.steps());
       if (validate) {
         model.eval();  // e.g. BatchNorm: running statistics, not the validation batch's
-        state.last_validation = objective.validation_loss();
-        if (group)  // equal on every rank already (same weights, same set); now certainly
-          state.last_validation =
-              distributed::all_reduce({state.last_validation}, group, c10d::ReduceOp::MAX)[0];
+        // Each rank evaluates its share of the held-out rows; the sums add up.
+        const auto part = objective.validation_sum(where.rank, where.world_size);
+        auto totals = std::vector<double>{part.sum, static_cast<double>(part.rows)};
+        if (group) totals = distributed::all_reduce(totals, group);
+        state.last_validation = totals[1] > 0 ? totals[0] / totals[1] : NAN;
         model.train();
         if (std::isfinite(state.last_validation)) {
           report.validation_loss.emplace_back(step, state.last_validation);

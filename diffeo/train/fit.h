@@ -78,9 +78,10 @@ struct FitOptions {
   /// data set the run equals the one-process run with the same seed, up to
   /// the order of floating-point sums.  A layer with data-dependent
   /// initialisation (ActNorm) is initialised by rank 0 from the whole first
-  /// global batch, as one process would, then broadcast.  Checkpoints hold
-  /// every rank's stream, so a run resumed with as many ranks is exact.  Not
-  /// yet supported (refused): BatchNorm.
+  /// global batch, as one process would, then broadcast; BatchNorm normalises
+  /// by the global batch's statistics (distributed::GroupAware).  Validation
+  /// is split over the ranks.  Checkpoints hold every rank's stream, so a run
+  /// resumed with as many ranks is exact.
   TORCH_ARG(distributed::ProcessGroup, process_group) = {};
   /// Under data parallelism, the gradients are summed in buckets of about
   /// this many bytes, each as soon as backward has produced it, so that

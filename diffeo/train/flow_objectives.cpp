@@ -2,6 +2,7 @@
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
+#include "diffeo/distributed/collectives.h"
 #include "diffeo/train/evaluate.h"
 
 namespace diffeo::train {
@@ -35,21 +36,26 @@ torch::Tensor MaximumLikelihood::loss(const Batch& batch, at::Generator&) {
   return -batch.mean(log_prob_(batch.column(0), batch.column(1)));
 }
 
-double MaximumLikelihood::validation_loss() {
-  if (!validation_.defined() || validation_.size(0) == 0) return NAN;
+LossSum MaximumLikelihood::validation_sum(int rank, int world_size) {
+  if (!validation_.defined() || validation_.size(0) == 0) return {NAN, 0};
+  const auto part = distributed::shard(validation_.size(0), rank, world_size);
+  if (part.rows == 0) return {0, 0};
+  const auto x = validation_.narrow(0, part.offset, part.rows);
+  const auto context = validation_context_.defined()
+                           ? validation_context_.narrow(0, part.offset, part.rows)
+                           : torch::Tensor();
   if (!distribution_.is_empty())
-    return -log_prob_in_chunks(distribution_, validation_, chunk_rows_, validation_context_)
-                .mean()
-                .item<double>();
+    return {-log_prob_in_chunks(distribution_, x, chunk_rows_, context).sum().item<double>(),
+            part.rows};
   c10::InferenceMode inference;
   std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < validation_.size(0); start += chunk_rows_) {
-    const int64_t rows = std::min(chunk_rows_, validation_.size(0) - start);
-    const auto context = validation_context_.defined() ? validation_context_.narrow(0, start, rows)
-                                                       : torch::Tensor();
-    parts.push_back(log_prob_(validation_.narrow(0, start, rows), context).to(torch::kFloat64));
+  for (int64_t start = 0; start < part.rows; start += chunk_rows_) {
+    const int64_t rows = std::min(chunk_rows_, part.rows - start);
+    parts.push_back(log_prob_(x.narrow(0, start, rows),
+                              context.defined() ? context.narrow(0, start, rows) : torch::Tensor())
+                        .to(torch::kFloat64));
   }
-  return -torch::cat(parts).mean().item<double>();
+  return {-torch::cat(parts).sum().item<double>(), part.rows};
 }
 
 ReverseKL::ReverseKL(Distribution model, Target target_log_prob, uint64_t validation_seed,
@@ -69,12 +75,14 @@ torch::Tensor ReverseKL::loss(const Batch& batch, at::Generator& generator) {
   return batch.mean(draws.log_prob - target_(draws.sample));
 }
 
-double ReverseKL::validation_loss() {
-  if (validation_draws_ == 0) return NAN;
+LossSum ReverseKL::validation_sum(int rank, int) {
+  if (validation_draws_ == 0) return {NAN, 0};
+  if (rank != 0) return {0, 0};  // one stream of draws, whatever the ranks
   torch::NoGradGuard no_grad;
   auto generator = at::make_generator<at::CPUGeneratorImpl>(validation_seed_);
   auto draws = model_->sample_and_log_prob(validation_draws_, {}, generator);
-  return (draws.log_prob - target_(draws.sample)).mean().item<double>();
+  const auto losses = (draws.log_prob - target_(draws.sample)).to(torch::kFloat64);
+  return {losses.sum().item<double>(), validation_draws_};
 }
 
 }  // namespace diffeo::train

@@ -18,7 +18,8 @@ using LogDensity = std::function<torch::Tensor(const torch::Tensor& x, const tor
 /// columns are x and (optionally) the context: a Distribution (flows,
 /// conditional flows) or any module with a log density, such as
 /// ConditionalHINT's joint log p(x, y) with y in the context column.  With a
-/// validation set, validation_loss() is its mean -log p, in chunks of
+/// validation set, the validation loss is its mean -log p, each rank
+/// evaluating its block of rows (distributed::shard) in chunks of
 /// `chunk_rows` rows without autograd (so wide image models fit in memory).
 class MaximumLikelihood : public Objective {
  public:
@@ -31,7 +32,7 @@ class MaximumLikelihood : public Objective {
 
   torch::nn::Module& module() override { return *module_; }
   torch::Tensor loss(const Batch& batch, at::Generator& generator) override;
-  double validation_loss() override;
+  LossSum validation_sum(int rank, int world_size) override;
 
  private:
   std::shared_ptr<torch::nn::Module> module_;
@@ -45,7 +46,8 @@ class MaximumLikelihood : public Objective {
 /// over batch.rows reparameterised draws x ~ q from the rank's generator
 /// (use with the NoData source).  The loss is KL(q || p) - log Z.  The
 /// validation loss uses `validation_draws` draws from a generator seeded
-/// `validation_seed` (0 draws: no validation).
+/// `validation_seed` (0 draws: no validation), all on rank 0, so that it is
+/// the same however many ranks train.
 class ReverseKL : public Objective {
  public:
   using Target = std::function<torch::Tensor(const torch::Tensor&)>;
@@ -54,7 +56,7 @@ class ReverseKL : public Objective {
 
   torch::nn::Module& module() override { return *model_.ptr(); }
   torch::Tensor loss(const Batch& batch, at::Generator& generator) override;
-  double validation_loss() override;
+  LossSum validation_sum(int rank, int world_size) override;
 
  private:
   Distribution model_;

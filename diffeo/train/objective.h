@@ -32,6 +32,12 @@ struct Batch {
   double share() const { return static_cast<double>(rows) / static_cast<double>(global_rows); }
 };
 
+/// A sum of per-row losses over some rows, and how many rows.
+struct LossSum {
+  double sum = 0;
+  int64_t rows = 0;
+};
+
 /// A training objective: the module whose parameters train::fit optimises
 /// (broadcast from rank 0, snapshotted for the best validation, saved in
 /// checkpoints, switched between train() and eval()) and the loss it
@@ -47,9 +53,17 @@ class Objective {
   /// parallelism stays exact), with autograd.  `generator` is this rank's own
   /// stream for anything the loss draws (samples of the model, noise).
   virtual torch::Tensor loss(const Batch& batch, at::Generator& generator) = 0;
-  /// The loss on held-out data, without autograd, called in eval mode every
-  /// FitOptions::validate_every steps; NaN (the default): no validation.
-  virtual double validation_loss() { return NAN; }
+  /// The held-out loss of this rank's part of the validation data, as the
+  /// sum of its per-row losses and their count, without autograd, called in
+  /// eval mode every FitOptions::validate_every steps.  fit sums these over
+  /// the ranks and divides: each rank evaluates its share (in one process:
+  /// rank 0 of 1, all of it).  An objective whose validation cannot be split
+  /// lets rank 0 evaluate all of it and the others return {0, 0}.  The
+  /// default, {NaN, 0}: no validation.
+  virtual LossSum validation_sum(int rank, int world_size) {
+    (void)rank, (void)world_size;
+    return {NAN, 0};
+  }
 };
 
 }  // namespace diffeo::train

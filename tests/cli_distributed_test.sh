@@ -92,6 +92,13 @@ expect 0 'paused at step 25 of 60' -- "${toy[@]}" --stop-after 25 --out "$tmp/to
 expect 0 'trained realnvp' -- "${toy[@]}" --resume --out "$tmp/toy2.flow"
 check "the toy run resumed on 2 workers wrote the uninterrupted model" cmp "$tmp/toy1.flow" "$tmp/toy2.flow"
 
+# Every kind of training takes --nproc: a conditional model, and images.
+expect 0 'trained maf \(1 dims.*100 steps' -- train --data "$tmp/d.csv" --context-cols 1 --flow maf --layers 2 \
+  --hidden 8 --steps 100 --quiet --nproc 2 --out "$tmp/conditional.flow"
+expect 0 'trained glow on fashion-mnist \(1x14x14.*6 steps.*bits/dim' -- train --dataset fashion-mnist \
+  --flow glow --downsample 2 --steps 6 --validation 64 --layers 2 --hidden 8 --quiet --nproc 2 \
+  --out "$tmp/images.pt"
+
 expect 2 '--nproc must be a positive integer, got 0' -- "${run[@]}" --nproc 0 --out "$tmp/x.flow"
 expect 2 '--master-port needs --nproc' -- "${run[@]}" --master-port 4000 --out "$tmp/x.flow"
 expect 2 '--nnodes 2 needs --master-addr' -- "${run[@]}" --nproc 1 --nnodes 2 --out "$tmp/x.flow"

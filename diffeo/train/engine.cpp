@@ -287,9 +287,9 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
     // Data-dependent initialisation (ActNorm) as one process does it at step
     // 1, from the whole first global batch: rank 0 evaluates the objective on
     // it, drawing from a copy of its stream (its own draws stay as they are),
-    // and the broadcast hands the result to every rank.
-    // Only the initialisation stays: other buffers (BatchNorm's running
-    // averages) are put back, so step 1 updates them as in one process.
+    // puts back every other buffer it changed (BatchNorm's running averages,
+    // which step 1 then updates as in one process), and the broadcast hands
+    // the result to every rank.
     if (where.rank == 0 && !options.resume() && awaits_data_init(model)) {
       torch::NoGradGuard no_grad;
       std::vector<std::pair<torch::Tensor, torch::Tensor>> kept;
@@ -316,9 +316,7 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
   report.best_validation = std::numeric_limits<double>::infinity();
   state.best = snapshot(model);
   int64_t done = 0;
-  if (options.resume()) {
-    done = resume(options, data, model, adam, generator, state);
-  }
+  if (options.resume()) done = resume(options, data, model, adam, generator, state);
   const double earlier_seconds = report.seconds;  // of the runs this one continues
   report.stop_reason = "steps";
   Progress progress(options);

@@ -151,8 +151,18 @@ void launch_workers(const TrainArgs& a, const std::string& command) {
 
   using Clock = std::chrono::steady_clock;
   int running = nproc, interrupted = 0;
-  std::string failure;  // the first worker that failed, and how
-  Clock::time_point kill_at = Clock::time_point::max();
+  // Workers that failed on their own, before the launcher stopped the rest:
+  // when one dies, its peers fail within milliseconds too (their collectives
+  // break), so the launcher waits a moment and names a worker killed by a
+  // signal (the likely cause) before one that exited with an error.
+  struct Failure {
+    int rank;
+    pid_t pid;
+    int status;
+  };
+  std::vector<Failure> failures;
+  bool stopping = false;  // the launcher has told the remaining workers to stop
+  Clock::time_point stop_at = Clock::time_point::max(), kill_at = Clock::time_point::max();
   while (running > 0) {
     if (const int signal = pending_signal.exchange(0); signal != 0) {
       interrupted = signal;
@@ -168,16 +178,22 @@ void launch_workers(const TrainArgs& a, const std::string& command) {
         --running;
         const bool ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
                         (interrupted != 0 && WIFEXITED(status) && WEXITSTATUS(status) == 128 + interrupted);
-        if (!ok && failure.empty()) {
-          failure = "rank " + std::to_string(w.rank) + " (pid " + std::to_string(pid) + ") " + describe(status);
-          for (const auto& other : workers)
-            if (other.running) kill(other.pid, SIGTERM);
-          kill_at = Clock::now() + std::chrono::seconds(10);
+        if (!ok && !stopping) {
+          failures.push_back({w.rank, pid, status});
+          stop_at = std::min(stop_at, Clock::now() + std::chrono::milliseconds(200));
         }
       }
       continue;
     }
-    if (Clock::now() >= kill_at) {
+    const auto now = Clock::now();
+    if (now >= stop_at) {  // stop the rest: SIGTERM, SIGKILL after 10 s
+      for (const auto& w : workers)
+        if (w.running) kill(w.pid, SIGTERM);
+      stopping = true;
+      stop_at = Clock::time_point::max();
+      kill_at = now + std::chrono::seconds(10);
+    }
+    if (now >= kill_at) {
       for (const auto& w : workers)
         if (w.running) kill(w.pid, SIGKILL);
       kill_at = Clock::time_point::max();
@@ -187,9 +203,13 @@ void launch_workers(const TrainArgs& a, const std::string& command) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
 
-  if (!failure.empty()) {
+  if (!failures.empty()) {
+    auto cause = failures.front();
+    for (const auto& f : failures)
+      if (WIFSIGNALED(f.status) && !WIFSIGNALED(cause.status)) cause = f;
     const auto checkpoint = checkpoint_path(a);
-    throw Error(command + ": " + failure + "; the other workers were stopped; " +
+    throw Error(command + ": rank " + std::to_string(cause.rank) + " (pid " + std::to_string(cause.pid) +
+                ") " + describe(cause.status) + "; the other workers were stopped; " +
                 (std::filesystem::exists(checkpoint)
                      ? "the last checkpoint '" + checkpoint +
                            "' is intact: continue with the same command and --resume"

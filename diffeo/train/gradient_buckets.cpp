@@ -79,7 +79,15 @@ GradientBuckets::GradientBuckets(const FlatAdam& adam, const std::vector<torch::
 
 GradientBuckets::~GradientBuckets() {
   for (auto& [accumulator, key] : hooks_) accumulator->del_post_hook(key);
-  for (auto& work : works_) work->wait();
+  // Sums still in flight when a step failed (a peer died): wait for them to
+  // end before their buffers go, and swallow their errors (the step's error
+  // is already on its way; a destructor must not throw).
+  for (auto& work : works_) {
+    try {
+      work->wait();
+    } catch (...) {
+    }
+  }
 }
 
 void GradientBuckets::arm() {
@@ -106,14 +114,15 @@ void GradientBuckets::finish() {
   for (auto& b : buckets_) b.pending = 0;  // parameters without a gradient this step
   launch_complete();
   armed_ = false;
-  for (auto& work : works_) {
+  while (!works_.empty()) {
+    const auto work = works_.front();
+    works_.erase(works_.begin());
     try {
       work->wait();
     } catch (const std::exception& e) {
       throw Error(std::string("fit: the gradient all-reduce failed: ") + e.what());
     }
   }
-  works_.clear();
 }
 
 }  // namespace diffeo::train

@@ -1,0 +1,16 @@
+"""diffeo: normalizing flows in C++ on LibTorch, from Python.
+
+    import torch, diffeo
+    flow = diffeo.flows.build("nsf", dim=2, bins=8)
+    history = diffeo.fit(flow, "banana", steps=2000)     # the C++ training engine
+    x = flow.sample(1000, generator=0)                   # torch tensors
+    loss = -flow.log_prob(x).mean(); loss.backward()     # autograd reaches diffeo's weights
+    diffeo.save(flow, "banana.flow")                     # the CLI's model format
+
+Errors are diffeo.Error, a ValueError, with the C++ message.
+"""
+
+import torch  # noqa: F401  (loads LibTorch and its Python type casters first)
+
+from ._core import Error, Flow, ToyDensity, fit, load, save  # noqa: F401
+from . import densities, flows  # noqa: F401

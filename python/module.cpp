@@ -1,0 +1,201 @@
+// diffeo's Python bindings (the `diffeo._core` extension): flows built by
+// name or spec, their densities and samples as ordinary torch tensors whose
+// autograd graph reaches diffeo's parameters, the training engine, model
+// files and the toy densities.  python/diffeo/__init__.py re-exports them.
+
+#include <torch/extension.h>
+
+#include <string>
+#include <vector>
+
+#include "diffeo/core/error.h"
+#include "diffeo/data/toy.h"
+#include "diffeo/flows/flow.h"
+#include "diffeo/io/save_load.h"
+#include "diffeo/train/fit.h"
+#include "diffeo/train/flow_objectives.h"
+
+namespace py = pybind11;
+namespace df = diffeo;
+
+namespace {
+
+// Python keyword values -> the JSON that FlowOptions and specs are read from.
+df::json to_json(const py::handle& value) {
+  if (value.is_none()) return nullptr;
+  if (py::isinstance<py::bool_>(value)) return value.cast<bool>();
+  if (py::isinstance<py::int_>(value)) return value.cast<int64_t>();
+  if (py::isinstance<py::float_>(value)) return value.cast<double>();
+  if (py::isinstance<py::str>(value)) return value.cast<std::string>();
+  if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+    df::json items = df::json::array();
+    for (const auto& item : value) items.push_back(to_json(item));
+    return items;
+  }
+  if (py::isinstance<py::dict>(value)) {
+    df::json object = df::json::object();
+    for (const auto& [key, item] : value.cast<py::dict>()) object[key.cast<std::string>()] = to_json(item);
+    return object;
+  }
+  throw df::Error("diffeo: cannot pass a value of type " +
+                  std::string(py::str(value.get_type().attr("__name__"))) +
+                  " as an option (numbers, strings, booleans and lists of them)");
+}
+
+py::object to_python(const df::json& value) {
+  return py::module_::import("json").attr("loads")(value.dump());
+}
+
+// A tensor argument: torch tensors as they are, numpy arrays without a copy
+// when they can be (torch.as_tensor), None as an undefined tensor.
+torch::Tensor tensor_argument(const py::object& value) {
+  if (value.is_none()) return {};
+  return py::module_::import("torch").attr("as_tensor")(value).cast<torch::Tensor>();
+}
+
+c10::optional<at::Generator> generator_argument(const py::object& value) {
+  if (value.is_none()) return c10::nullopt;
+  if (py::isinstance<py::int_>(value))
+    return at::make_generator<at::CPUGeneratorImpl>(value.cast<uint64_t>());
+  return value.cast<at::Generator>();
+}
+
+df::flows::Flow build_flow(const std::string& name, int64_t dim, const py::kwargs& options) {
+  df::json object = {{"dim", dim}};
+  for (const auto& [key, value] : options) object[key.cast<std::string>()] = to_json(value);
+  return df::flows::build(df::json{{"flow", name}, {"options", object}});
+}
+
+py::dict fit_flow(df::flows::Flow& flow, const py::object& data, const py::object& context,
+                  const py::object& validation, int64_t steps, int64_t batch_size, double lr,
+                  uint64_t seed, const std::string& schedule, double clip_grad_norm,
+                  int64_t validate_every, bool progress) {
+  const auto options = df::train::FitOptions()
+                           .steps(steps)
+                           .batch_size(batch_size)
+                           .learning_rate(lr)
+                           .seed(seed)
+                           .schedule(schedule)
+                           .clip_grad_norm(clip_grad_norm)
+                           .validate_every(validate_every)
+                           .progress(progress);
+  df::train::FitReport report;
+  if (py::isinstance<py::str>(data)) {  // a toy density's fresh batches
+    const auto& density = df::data::toy(data.cast<std::string>());
+    if (!density.sample)
+      throw df::Error("diffeo.fit: the density '" + density.name + "' has no sampler; use fit_reverse_kl");
+    py::gil_scoped_release release;
+    report = df::train::fit(flow, [&](int64_t n, at::Generator& g) {
+      return std::make_pair(density.sample(n, g).to(flow->options()), torch::Tensor());
+    }, options);
+  } else {
+    const auto x = tensor_argument(data), c = tensor_argument(context), v = tensor_argument(validation);
+    py::gil_scoped_release release;
+    report = df::train::fit(flow, x, options, c, v);
+  }
+  return to_python(report.to_json()).cast<py::dict>();
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "diffeo: normalizing flows in C++ on LibTorch (the compiled core)";
+  py::register_exception<df::Error>(m, "Error", PyExc_ValueError);
+
+  py::class_<df::flows::Flow>(m, "Flow", R"(A normalizing flow: a base distribution pushed through a bijector.
+
+Build one with diffeo.flows.build(name, dim, **options) or diffeo.load(path).
+log_prob and sample return torch tensors; log_prob's graph reaches the
+flow's parameters, so .backward() trains it with any torch.optim optimizer.)")
+      .def("log_prob",
+           [](df::flows::Flow& f, const py::object& x, const py::object& context) {
+             return f->log_prob(tensor_argument(x), tensor_argument(context));
+           },
+           py::arg("x"), py::arg("context") = py::none(),
+           "log p(x | context) per row: x [n, dim] -> [n]")
+      .def("sample",
+           [](df::flows::Flow& f, int64_t n, const py::object& context, const py::object& generator) {
+             return f->sample(n, tensor_argument(context), generator_argument(generator));
+           },
+           py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
+           "n draws [n, dim]; generator: a torch.Generator or an int seed")
+      .def("sample_and_log_prob",
+           [](df::flows::Flow& f, int64_t n, const py::object& context, const py::object& generator) {
+             auto draws = f->sample_and_log_prob(n, tensor_argument(context), generator_argument(generator));
+             return py::make_tuple(draws.sample, draws.log_prob);
+           },
+           py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
+           "(samples [n, dim], their log p [n]) in one pass")
+      .def("parameters", [](df::flows::Flow& f) { return f->parameters(); },
+           "The trainable tensors (the flow's own: optimizers update them in place)")
+      .def("named_parameters",
+           [](df::flows::Flow& f) {
+             py::dict out;
+             for (const auto& p : f->named_parameters()) out[py::str(p.key())] = p.value();
+             return out;
+           },
+           "{name: tensor} of the trainable tensors")
+      .def("state_dict",
+           [](df::flows::Flow& f) {
+             py::dict out;
+             for (const auto& p : f->named_parameters()) out[py::str(p.key())] = p.value().detach();
+             for (const auto& b : f->named_buffers()) out[py::str(b.key())] = b.value().detach();
+             return out;
+           },
+           "{name: tensor} of parameters and buffers (detached views)")
+      .def("to",
+           [](df::flows::Flow& f, const py::object& dtype) {
+             f->to(py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype)
+                       .cast<torch::Tensor>()
+                       .scalar_type());
+             return f;
+           },
+           py::arg("dtype"), "Converts the parameters to dtype (e.g. torch.float64); returns the flow")
+      .def("train", [](df::flows::Flow& f, bool on) { f->train(on); return f; }, py::arg("mode") = true)
+      .def("eval", [](df::flows::Flow& f) { f->eval(); return f; })
+      .def_property_readonly("dim", [](df::flows::Flow& f) { return f->event_shape().at(0); })
+      .def_property_readonly("context_features", [](df::flows::Flow& f) { return f->context_features(); })
+      .def_property_readonly("spec", [](df::flows::Flow& f) { return to_python(f->spec()); },
+                             "The JSON spec the flow was built from (as a dict)")
+      .def("__repr__", [](df::flows::Flow& f) {
+        return "diffeo.Flow(" + f->spec().dump() + ")";
+      });
+
+  m.def("build_flow", &build_flow, py::arg("name"), py::arg("dim"),
+        "Builds flow `name` (see flow_names()) over vectors of size dim; keyword "
+        "options as FlowOptions and the CLI name them (layers, hidden, bins, transform, "
+        "context_features, seed, ...)");
+  m.def("build_flow_from_spec",
+        [](const py::dict& spec) { return df::flows::build(to_json(spec)); }, py::arg("spec"),
+        "Builds the flow a JSON spec (a dict, as Flow.spec returns) describes");
+  m.def("flow_names", &df::flows::flow_names, "The registered flow names");
+  m.def("save", &df::io::save, py::arg("flow"), py::arg("path"),
+        "Writes the flow to a model file the CLI reads (atomically)");
+  m.def("load", &df::io::load, py::arg("path"), "Reads a model file written by save or the CLI");
+  m.def("fit", &fit_flow, py::arg("flow"), py::arg("data"), py::arg("context") = py::none(),
+        py::arg("validation") = py::none(), py::arg("steps") = 5000, py::arg("batch_size") = 256,
+        py::arg("lr") = 1e-3, py::arg("seed") = 0, py::arg("schedule") = "cosine",
+        py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250, py::arg("progress") = false,
+        "Maximum likelihood with the C++ training engine on a data tensor [n, dim] (or the "
+        "name of a toy density: fresh batches); returns the history as a dict. The GIL is "
+        "released while it runs.");
+
+  py::class_<df::data::ToyDensity>(m, "ToyDensity", "A toy density of the reference project")
+      .def_readonly("name", &df::data::ToyDensity::name)
+      .def_readonly("description", &df::data::ToyDensity::description)
+      .def("sample",
+           [](const df::data::ToyDensity& d, int64_t n, uint64_t seed) {
+             if (!d.sample) throw df::Error("diffeo: '" + d.name + "' has no sampler (an energy target)");
+             return d.sample(n, at::make_generator<at::CPUGeneratorImpl>(seed));
+           },
+           py::arg("n"), py::arg("seed") = 0, "n draws [n, 2] from a generator seeded `seed`")
+      .def("log_prob",
+           [](const df::data::ToyDensity& d, const py::object& x) {
+             if (!d.log_prob) throw df::Error("diffeo: '" + d.name + "' has no normalised log density");
+             return d.log_prob(tensor_argument(x));
+           },
+           py::arg("x"), "log p(x) per row");
+  m.def("density", &df::data::toy, py::arg("name"), py::return_value_policy::reference,
+        "The toy density `name` (see density_names())");
+  m.def("density_names", &df::data::toy_names);
+}

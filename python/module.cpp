@@ -8,7 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "diffeo/bijectors/affine.h"
+#include "diffeo/bijectors/block.h"
+#include "diffeo/bijectors/chain.h"
+#include "diffeo/bijectors/inverse.h"
+#include "diffeo/bijectors/rotation.h"
 #include "diffeo/core/error.h"
+#include "diffeo/distributions/normal.h"
+#include "diffeo/distributions/transformed.h"
 #include "diffeo/data/toy.h"
 #include "diffeo/flows/flow.h"
 #include "diffeo/io/save_load.h"
@@ -60,13 +67,65 @@ c10::optional<at::Generator> generator_argument(const py::object& value) {
   return value.cast<at::Generator>();
 }
 
+// The methods every distribution holder (Distribution, Flow) has in Python.
+template <typename Holder>
+void distribution_methods(py::class_<Holder>& c) {
+  c.def("log_prob",
+        [](Holder& d, const py::object& x, const py::object& context) {
+          return d->log_prob(tensor_argument(x), tensor_argument(context));
+        },
+        py::arg("x"), py::arg("context") = py::none(), "log p(x | context) per row: [n, event...] -> [n]")
+      .def("sample",
+           [](Holder& d, int64_t n, const py::object& context, const py::object& generator) {
+             return d->sample(n, tensor_argument(context), generator_argument(generator));
+           },
+           py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
+           "n draws [n, event...]; generator: a torch.Generator or an int seed")
+      .def("sample_and_log_prob",
+           [](Holder& d, int64_t n, const py::object& context, const py::object& generator) {
+             auto draws = d->sample_and_log_prob(n, tensor_argument(context), generator_argument(generator));
+             return py::make_tuple(draws.sample, draws.log_prob);
+           },
+           py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
+           "(samples, their log p) in one pass")
+      .def("parameters", [](Holder& d) { return d->parameters(); },
+           "The trainable tensors (the model's own: optimizers update them in place)")
+      .def("named_parameters",
+           [](Holder& d) {
+             py::dict out;
+             for (const auto& p : d->named_parameters()) out[py::str(p.key())] = p.value();
+             return out;
+           },
+           "{name: tensor} of the trainable tensors")
+      .def("state_dict",
+           [](Holder& d) {
+             py::dict out;
+             for (const auto& p : d->named_parameters()) out[py::str(p.key())] = p.value().detach();
+             for (const auto& b : d->named_buffers()) out[py::str(b.key())] = b.value().detach();
+             return out;
+           },
+           "{name: tensor} of parameters and buffers (detached views)")
+      .def("to",
+           [](Holder& d, const py::object& dtype) {
+             d->to(py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype)
+                       .template cast<torch::Tensor>()
+                       .scalar_type());
+             return d;
+           },
+           py::arg("dtype"), "Converts the parameters to dtype (e.g. torch.float64); returns self")
+      .def("train", [](Holder& d, bool on) { d->train(on); return d; }, py::arg("mode") = true)
+      .def("eval", [](Holder& d) { d->eval(); return d; })
+      .def_property_readonly("event_shape", [](Holder& d) { return d->event_shape(); })
+      .def_property_readonly("context_features", [](Holder& d) { return d->context_features(); });
+}
+
 df::flows::Flow build_flow(const std::string& name, int64_t dim, const py::kwargs& options) {
   df::json object = {{"dim", dim}};
   for (const auto& [key, value] : options) object[key.cast<std::string>()] = to_json(value);
   return df::flows::build(df::json{{"flow", name}, {"options", object}});
 }
 
-py::dict fit_flow(df::flows::Flow& flow, const py::object& data, const py::object& context,
+py::dict fit_flow(df::Distribution flow, const py::object& data, const py::object& context,
                   const py::object& validation, int64_t steps, int64_t batch_size, double lr,
                   uint64_t seed, const std::string& schedule, double clip_grad_norm,
                   int64_t validate_every, bool progress) {
@@ -85,8 +144,9 @@ py::dict fit_flow(df::flows::Flow& flow, const py::object& data, const py::objec
     if (!density.sample)
       throw df::Error("diffeo.fit: the density '" + density.name + "' has no sampler; use fit_reverse_kl");
     py::gil_scoped_release release;
+    const auto dtype = flow->options();
     report = df::train::fit(flow, [&](int64_t n, at::Generator& g) {
-      return std::make_pair(density.sample(n, g).to(flow->options()), torch::Tensor());
+      return std::make_pair(density.sample(n, g).to(dtype), torch::Tensor());
     }, options);
   } else {
     const auto x = tensor_argument(data), c = tensor_argument(context), v = tensor_argument(validation);
@@ -96,70 +156,121 @@ py::dict fit_flow(df::flows::Flow& flow, const py::object& data, const py::objec
   return to_python(report.to_json()).cast<py::dict>();
 }
 
+py::dict fit_reverse_kl(df::Distribution model, const py::object& target, int64_t steps,
+                        int64_t batch_size, double lr, uint64_t seed, double clip_grad_norm,
+                        int64_t validate_every) {
+  if (!PyCallable_Check(target.ptr()) && !py::isinstance<df::data::ToyDensity>(target))
+    throw df::Error("diffeo.fit_reverse_kl: argument 'target' must be a callable x -> log p~(x) "
+                    "or a toy density");
+  std::function<torch::Tensor(const torch::Tensor&)> log_target;
+  if (py::isinstance<df::data::ToyDensity>(target)) {
+    log_target = target.cast<const df::data::ToyDensity&>().unnormalized_log_prob;
+  } else {
+    log_target = [target](const torch::Tensor& x) {
+      py::gil_scoped_acquire gil;  // the engine runs without the GIL
+      return target(x).cast<torch::Tensor>();
+    };
+  }
+  const auto options = df::train::FitOptions()
+                           .steps(steps)
+                           .batch_size(batch_size)
+                           .learning_rate(lr)
+                           .seed(seed)
+                           .clip_grad_norm(clip_grad_norm)
+                           .validate_every(validate_every);
+  py::gil_scoped_release release;
+  const auto report = df::train::fit_reverse_kl(model, log_target, options);
+  py::gil_scoped_acquire gil;
+  return to_python(report.to_json()).cast<py::dict>();
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "diffeo: normalizing flows in C++ on LibTorch (the compiled core)";
   py::register_exception<df::Error>(m, "Error", PyExc_ValueError);
 
-  py::class_<df::flows::Flow>(m, "Flow", R"(A normalizing flow: a base distribution pushed through a bijector.
+  py::class_<df::Distribution> distribution(m, "Distribution", R"(A distribution: log_prob and sample.
+
+diffeo.Normal, diffeo.StandardNormal and diffeo.Transformed(base, bijector)
+build them; flows are distributions too.)");
+  distribution_methods(distribution);
+
+  py::class_<df::flows::Flow> flow(m, "Flow", R"(A normalizing flow: a base distribution pushed through a bijector.
 
 Build one with diffeo.flows.build(name, dim, **options) or diffeo.load(path).
 log_prob and sample return torch tensors; log_prob's graph reaches the
-flow's parameters, so .backward() trains it with any torch.optim optimizer.)")
-      .def("log_prob",
-           [](df::flows::Flow& f, const py::object& x, const py::object& context) {
-             return f->log_prob(tensor_argument(x), tensor_argument(context));
-           },
-           py::arg("x"), py::arg("context") = py::none(),
-           "log p(x | context) per row: x [n, dim] -> [n]")
-      .def("sample",
-           [](df::flows::Flow& f, int64_t n, const py::object& context, const py::object& generator) {
-             return f->sample(n, tensor_argument(context), generator_argument(generator));
-           },
-           py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
-           "n draws [n, dim]; generator: a torch.Generator or an int seed")
-      .def("sample_and_log_prob",
-           [](df::flows::Flow& f, int64_t n, const py::object& context, const py::object& generator) {
-             auto draws = f->sample_and_log_prob(n, tensor_argument(context), generator_argument(generator));
-             return py::make_tuple(draws.sample, draws.log_prob);
-           },
-           py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
-           "(samples [n, dim], their log p [n]) in one pass")
-      .def("parameters", [](df::flows::Flow& f) { return f->parameters(); },
-           "The trainable tensors (the flow's own: optimizers update them in place)")
-      .def("named_parameters",
-           [](df::flows::Flow& f) {
-             py::dict out;
-             for (const auto& p : f->named_parameters()) out[py::str(p.key())] = p.value();
-             return out;
-           },
-           "{name: tensor} of the trainable tensors")
-      .def("state_dict",
-           [](df::flows::Flow& f) {
-             py::dict out;
-             for (const auto& p : f->named_parameters()) out[py::str(p.key())] = p.value().detach();
-             for (const auto& b : f->named_buffers()) out[py::str(b.key())] = b.value().detach();
-             return out;
-           },
-           "{name: tensor} of parameters and buffers (detached views)")
-      .def("to",
-           [](df::flows::Flow& f, const py::object& dtype) {
-             f->to(py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype)
-                       .cast<torch::Tensor>()
-                       .scalar_type());
-             return f;
-           },
-           py::arg("dtype"), "Converts the parameters to dtype (e.g. torch.float64); returns the flow")
-      .def("train", [](df::flows::Flow& f, bool on) { f->train(on); return f; }, py::arg("mode") = true)
-      .def("eval", [](df::flows::Flow& f) { f->eval(); return f; })
-      .def_property_readonly("dim", [](df::flows::Flow& f) { return f->event_shape().at(0); })
-      .def_property_readonly("context_features", [](df::flows::Flow& f) { return f->context_features(); })
+flow's parameters, so .backward() trains it with any torch.optim optimizer.)");
+  distribution_methods(flow);
+  flow.def_property_readonly("dim", [](df::flows::Flow& f) { return f->event_shape().at(0); })
       .def_property_readonly("spec", [](df::flows::Flow& f) { return to_python(f->spec()); },
                              "The JSON spec the flow was built from (as a dict)")
       .def("__repr__", [](df::flows::Flow& f) {
         return "diffeo.Flow(" + f->spec().dump() + ")";
       });
+
+  // A Flow is a Distribution in C++ (another holder type): let Python pass
+  // one wherever a Distribution is expected.
+  distribution.def(py::init([](const df::flows::Flow& f) { return df::Distribution(f); }), py::arg("flow"));
+  py::implicitly_convertible<df::flows::Flow, df::Distribution>();
+
+  py::class_<df::Bijector>(m, "Bijector", R"(An invertible map: forward = base -> data (sampling),
+inverse = data -> base (density), each with its log|det J|.)")
+      .def("forward",
+           [](df::Bijector& b, const py::object& x, const py::object& c) {
+             return b->forward(tensor_argument(x), tensor_argument(c));
+           },
+           py::arg("x"), py::arg("context") = py::none())
+      .def("inverse",
+           [](df::Bijector& b, const py::object& y, const py::object& c) {
+             return b->inverse(tensor_argument(y), tensor_argument(c));
+           },
+           py::arg("y"), py::arg("context") = py::none())
+      .def("forward_and_log_det",
+           [](df::Bijector& b, const py::object& x, const py::object& c) {
+             auto r = b->forward_and_log_det(tensor_argument(x), tensor_argument(c));
+             return py::make_tuple(r.output, r.log_det);
+           },
+           py::arg("x"), py::arg("context") = py::none(), "(y, log|det dy/dx|)")
+      .def("inverse_and_log_det",
+           [](df::Bijector& b, const py::object& y, const py::object& c) {
+             auto r = b->inverse_and_log_det(tensor_argument(y), tensor_argument(c));
+             return py::make_tuple(r.output, r.log_det);
+           },
+           py::arg("y"), py::arg("context") = py::none(), "(x, log|det dx/dy|)")
+      .def("parameters", [](df::Bijector& b) { return b->parameters(); })
+      .def("named_parameters", [](df::Bijector& b) {
+        py::dict out;
+        for (const auto& p : b->named_parameters()) out[py::str(p.key())] = p.value();
+        return out;
+      });
+  // Numbers or tensors, as the C++ constructors take them.
+  m.def("Shift", [](const py::object& loc, bool learnable) {
+          return df::Bijector(py::isinstance<py::float_>(loc) || py::isinstance<py::int_>(loc)
+                                  ? df::Shift(loc.cast<double>(), learnable)
+                                  : df::Shift(tensor_argument(loc), learnable));
+        }, py::arg("loc"), py::arg("learnable") = true, "y = x + loc");
+  m.def("Scale", [](const py::object& scale, bool learnable) {
+          return df::Bijector(py::isinstance<py::float_>(scale) || py::isinstance<py::int_>(scale)
+                                  ? df::Scale(scale.cast<double>(), learnable)
+                                  : df::Scale(tensor_argument(scale), learnable));
+        }, py::arg("scale"), py::arg("learnable") = true, "y = scale * x");
+  m.def("Rotation2D", [](double theta, bool learnable) { return df::Bijector(df::Rotation2D(theta, learnable)); },
+        py::arg("theta"), py::arg("learnable") = true, "y = R(theta) x in the plane");
+  m.def("Chain", [](const std::vector<df::Bijector>& parts) { return df::Bijector(df::Chain(parts)); },
+        py::arg("bijectors"), "Chain([f, g, h]) is f(g(h(x))), as in distrax");
+  m.def("Inverse", [](const df::Bijector& b) { return df::Bijector(df::Inverse(b)); }, py::arg("bijector"));
+  m.def("Block", [](const df::Bijector& b, int64_t dims) { return df::Bijector(df::Block(b, dims)); },
+        py::arg("bijector"), py::arg("extra_event_dims"),
+        "Treats `extra_event_dims` more trailing dimensions as the event (log-dets summed)");
+  m.def("Normal", [](const py::object& loc, const py::object& scale, bool learnable) {
+          return df::Distribution(df::Normal(tensor_argument(loc), tensor_argument(scale), learnable));
+        }, py::arg("loc"), py::arg("scale"), py::arg("learnable") = true, "A diagonal Gaussian");
+  m.def("StandardNormal", [](int64_t dim) { return df::Distribution(df::StandardNormal(dim)); },
+        py::arg("dim"));
+  m.def("Transformed", [](const df::Distribution& base, const df::Bijector& bijector) {
+          return df::Distribution(df::Transformed(base, bijector));
+        }, py::arg("base"), py::arg("bijector"), "The distribution of bijector.forward(z), z ~ base");
 
   m.def("build_flow", &build_flow, py::arg("name"), py::arg("dim"),
         "Builds flow `name` (see flow_names()) over vectors of size dim; keyword "
@@ -180,6 +291,12 @@ flow's parameters, so .backward() trains it with any torch.optim optimizer.)")
         "name of a toy density: fresh batches); returns the history as a dict. The GIL is "
         "released while it runs.");
 
+  m.def("fit_reverse_kl", &fit_reverse_kl, py::arg("model"), py::arg("target"),
+        py::arg("steps") = 5000, py::arg("batch_size") = 256, py::arg("lr") = 1e-3, py::arg("seed") = 0,
+        py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250,
+        "Fits the model to an unnormalised target (a callable x -> log p~(x), or a toy density) "
+        "by minimising the reverse KL with the C++ engine; returns the history");
+
   py::class_<df::data::ToyDensity>(m, "ToyDensity", "A toy density of the reference project")
       .def_readonly("name", &df::data::ToyDensity::name)
       .def_readonly("description", &df::data::ToyDensity::description)
@@ -194,7 +311,12 @@ flow's parameters, so .backward() trains it with any torch.optim optimizer.)")
              if (!d.log_prob) throw df::Error("diffeo: '" + d.name + "' has no normalised log density");
              return d.log_prob(tensor_argument(x));
            },
-           py::arg("x"), "log p(x) per row");
+           py::arg("x"), "log p(x) per row")
+      .def("unnormalized_log_prob",
+           [](const df::data::ToyDensity& d, const py::object& x) {
+             return d.unnormalized_log_prob(tensor_argument(x));
+           },
+           py::arg("x"), "log p(x) up to a constant (energy targets: -U(x))");
   m.def("density", &df::data::toy, py::arg("name"), py::return_value_policy::reference,
         "The toy density `name` (see density_names())");
   m.def("density_names", &df::data::toy_names);

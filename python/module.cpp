@@ -57,7 +57,12 @@ py::object to_python(const df::json& value) {
 // when they can be (torch.as_tensor), None as an undefined tensor.
 torch::Tensor tensor_argument(const py::object& value) {
   if (value.is_none()) return {};
-  return py::module_::import("torch").attr("as_tensor")(value).cast<torch::Tensor>();
+  try {
+    return py::module_::import("torch").attr("as_tensor")(value).cast<torch::Tensor>();
+  } catch (const py::error_already_set&) {
+    throw df::Error("diffeo: expected a tensor or an array of numbers, got a " +
+                    std::string(py::str(value.get_type().attr("__name__"))));
+  }
 }
 
 c10::optional<at::Generator> generator_argument(const py::object& value) {
@@ -72,18 +77,29 @@ template <typename Holder>
 void distribution_methods(py::class_<Holder>& c) {
   c.def("log_prob",
         [](Holder& d, const py::object& x, const py::object& context) {
-          return d->log_prob(tensor_argument(x), tensor_argument(context));
+          const auto xs = tensor_argument(x), c = tensor_argument(context);
+          py::gil_scoped_release release;  // long calls let Python threads run
+          return d->log_prob(xs, c);
         },
         py::arg("x"), py::arg("context") = py::none(), "log p(x | context) per row: [n, event...] -> [n]")
       .def("sample",
            [](Holder& d, int64_t n, const py::object& context, const py::object& generator) {
-             return d->sample(n, tensor_argument(context), generator_argument(generator));
+             const auto c = tensor_argument(context);
+             const auto g = generator_argument(generator);
+             py::gil_scoped_release release;
+             return d->sample(n, c, g);
            },
            py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
            "n draws [n, event...]; generator: a torch.Generator or an int seed")
       .def("sample_and_log_prob",
            [](Holder& d, int64_t n, const py::object& context, const py::object& generator) {
-             auto draws = d->sample_and_log_prob(n, tensor_argument(context), generator_argument(generator));
+             const auto c = tensor_argument(context);
+             const auto g = generator_argument(generator);
+             df::SampleAndLogProb draws;
+             {
+               py::gil_scoped_release release;
+               draws = d->sample_and_log_prob(n, c, g);
+             }
              return py::make_tuple(draws.sample, draws.log_prob);
            },
            py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),

@@ -101,6 +101,9 @@ def test_bad_arguments_raise_diffeo_error():
         (lambda: diffeo.load(__file__), "diffeo"),
         (lambda: diffeo.fit(flow, torch.zeros(10, 2), steps=0), "steps"),
         (lambda: diffeo.densities.get("nowhere"), "nowhere"),
+        (lambda: flow.log_prob(torch.zeros(3, 2, dtype=torch.float64)), "dtype float64"),
+        (lambda: flow.log_prob(torch.zeros(3, 2, dtype=torch.int64)), "floating-point"),
+        (lambda: flow.log_prob("abc"), "tensor or an array"),
     ]
     for call, words in cases:
         with pytest.raises(diffeo.Error, match=words):
@@ -125,6 +128,20 @@ def test_a_model_saved_in_python_loads_in_the_cli(tmp_path):
         python_nll = -loaded.log_prob(torch.tensor(np.loadtxt(csv, delimiter=",", skiprows=1),
                                                    dtype=torch.float32)).double().mean().item()
     assert cli_nll == pytest.approx(python_nll, rel=1e-5)
+
+
+def test_the_same_seed_gives_the_clis_samples_and_log_probs(tmp_path):
+    flow = diffeo.flows.build("maf", dim=2, layers=3, hidden=[16], seed=4)
+    diffeo.fit(flow, "banana", steps=20, batch_size=64, validate_every=0)
+    path = str(tmp_path / "m.flow")
+    diffeo.save(flow, path)
+    npy = str(tmp_path / "s.npy")
+    subprocess.run([os.environ["DIFFEO_CLI"], "sample", "--model", path, "-n", "300", "--seed", "11",
+                    "--out", npy], capture_output=True, check=True)
+    cli = torch.from_numpy(np.load(npy))
+    with torch.inference_mode():  # the CLI samples without autograd too
+        mine = diffeo.load(path).sample(300, generator=11)
+    assert torch.equal(cli, mine)
 
 
 def test_fit_releases_the_gil():

@@ -20,6 +20,7 @@
 #include "diffeo/flows/flow.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
+#include "diffeo/train/flat_adam.h"
 #include "diffeo/train/flow_objectives.h"
 
 namespace py = pybind11;
@@ -306,6 +307,28 @@ inverse = data -> base (density), each with its log|det J|.)")
         "Maximum likelihood with the C++ training engine on a data tensor [n, dim] (or the "
         "name of a toy density: fresh batches); returns the history as a dict. The GIL is "
         "released while it runs.");
+
+  py::class_<df::train::FlatAdam>(m, "FlatAdam", R"(Adam on one flat buffer (train::FlatAdam): the optimizer of diffeo.fit.
+
+Moves the parameters into one contiguous buffer per dtype (each becomes a view
+of it, and so does its gradient), so a step is a handful of operators however
+many tensors the model has: in a Python loop it replaces torch.optim.Adam with
+the same update (bit-identical on the same gradients). Use its zero_grad():
+setting p.grad = None would cut a gradient off the buffer.)")
+      .def(py::init([](const std::vector<torch::Tensor>& parameters, double lr, std::pair<double, double> betas,
+                       double eps) {
+             return std::make_unique<df::train::FlatAdam>(
+                 parameters,
+                 df::train::FlatAdamOptions().learning_rate(lr).beta1(betas.first).beta2(betas.second).eps(eps));
+           }),
+           py::arg("parameters"), py::arg("lr") = 1e-3, py::arg("betas") = std::make_pair(0.9, 0.999),
+           py::arg("eps") = 1e-8)
+      .def("zero_grad", &df::train::FlatAdam::zero_grad, "Zeroes the gradients in place")
+      .def("step", &df::train::FlatAdam::step, py::call_guard<py::gil_scoped_release>(),
+           "One Adam update with the current gradients")
+      .def("clip_grad_norm", &df::train::FlatAdam::clip_grad_norm, py::arg("max_norm"),
+           "The gradients' global L2 norm; scales them to max_norm when above it (0: only measure)")
+      .def_property("lr", &df::train::FlatAdam::learning_rate, &df::train::FlatAdam::set_learning_rate);
 
   m.def("fit_reverse_kl", &fit_reverse_kl, py::arg("model"), py::arg("target"),
         py::arg("steps") = 5000, py::arg("batch_size") = 256, py::arg("lr") = 1e-3, py::arg("seed") = 0,

@@ -15,4 +15,4 @@ import torch  # noqa: F401  (loads LibTorch and its Python type casters first)
 from ._core import (  # noqa: F401
     Bijector, Block, Chain, Distribution, Error, Flow, Inverse, Normal, Rotation2D, Scale, Shift,
     StandardNormal, ToyDensity, Transformed, fit, fit_reverse_kl, load, save)
-from . import densities, flows  # noqa: F401
+from . import densities, flows, optim  # noqa: F401

@@ -57,3 +57,18 @@ def test_reverse_kl_with_a_python_target():
     losses = history["train_loss"]
     assert len(losses) == 150 and calls[0] == 128
     assert sum(losses[-20:]) / 20 < sum(losses[:20]) / 20 - 0.5
+
+
+def test_flat_adam_takes_torch_adams_steps():
+    flows = [diffeo.flows.build("nsf", dim=2, layers=2, hidden=[16], bins=4, seed=3) for _ in range(2)]
+    theirs = torch.optim.Adam(flows[0].parameters(), lr=1e-2)
+    ours = diffeo.optim.Adam(flows[1].parameters(), lr=1e-2)
+    data = diffeo.densities.get("banana").sample(256, seed=1)
+    for step in range(30):
+        batch = data[step * 8:step * 8 + 64]
+        for flow, optimizer in ((flows[0], theirs), (flows[1], ours)):
+            optimizer.zero_grad()
+            (-flow.log_prob(batch).mean()).backward()
+            optimizer.step()
+    for a, b in zip(flows[0].parameters(), flows[1].parameters()):
+        assert torch.equal(a, b)

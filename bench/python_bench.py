@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""diffeo from Python against the plain-PyTorch baseline, in one run (docs/python.md).
+
+For Real NVP, MAF and NSF at batch 128, width 64 (bench/run's train/*/128x64), one thread:
+  - a Python training loop (loss = -flow.log_prob(x).mean(); backward; Adam step) on the
+    baseline's model (bench/baseline/flows.py) and on diffeo's, with torch.optim.Adam on both,
+    and on diffeo's with diffeo.optim.Adam (the same update on one flat buffer);
+  - diffeo.fit's time per step (constant rate, no clipping: the step diffeo_bench times)
+    against the C++ diffeo_bench in the same run.
+Medians over rounds of each measurement's median step time.
+
+    PYTHONPATH=build/python bench/python_bench.py [--rounds 3] [--seconds 2]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench" / "baseline"))
+import bench as baseline_bench  # noqa: E402  (bench/baseline/bench.py: data and models)
+import diffeo  # noqa: E402
+
+FLOWS = {"realnvp": {"layers": 8}, "maf": {"layers": 5}, "nsf": {"layers": 4, "bins": 8}}
+BATCH, HIDDEN, POOL = 128, 64, 100_000
+
+
+def median_step(step, seconds, warm_up=10, minimum=5):
+    for _ in range(warm_up):
+        step()
+    times = []
+    deadline = time.perf_counter() + seconds
+    while len(times) < minimum or time.perf_counter() < deadline:
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def python_loop(model, pool, seconds, foreach=False, flat=False):
+    optimizer = (diffeo.optim.Adam(model.parameters(), lr=1e-3) if flat
+                 else torch.optim.Adam(model.parameters(), lr=1e-3, foreach=foreach))
+    state = {"step": 0}
+
+    def step():
+        start = (state["step"] * BATCH) % (POOL - BATCH)
+        loss = -model.log_prob(pool[start:start + BATCH]).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        state["step"] += 1
+
+    return median_step(step, seconds)
+
+
+def diffeo_flow(name):
+    return diffeo.flows.build(name, dim=2, hidden=[HIDDEN, HIDDEN], seed=0, **FLOWS[name])
+
+
+def fit_step(name, pool, seconds):
+    flow = diffeo_flow(name)
+    diffeo.fit(flow, pool, steps=20, batch_size=BATCH, validate_every=0)  # warm-up
+    steps = max(50, int(seconds / 0.002))
+    history = diffeo.fit(diffeo_flow(name), pool, steps=steps, batch_size=BATCH, validate_every=0,
+                         schedule="constant", clip_grad_norm=0)
+    return history["seconds"] / history["steps"]
+
+
+def cxx_step(name, seconds, executable):
+    out = subprocess.run([executable, "--workload", f"train/{name}/{BATCH}x{HIDDEN}", "--threads", "1",
+                          "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["median_s"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--foreach", action="store_true",
+                        help="torch.optim.Adam(foreach=True) in both Python loops (multi-tensor kernels)")
+    parser.add_argument("--diffeo-bench", default=str(REPO / "build" / "bench" / "diffeo_bench"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    pool = baseline_bench.banana(POOL)
+    rows = []
+    for name in FLOWS:
+        measured = {"pytorch": [], "diffeo": [], "flat": [], "fit": [], "cxx": []}
+        for _ in range(args.rounds):
+            measured["pytorch"].append(
+                python_loop(baseline_bench.make_model(name, HIDDEN), pool, args.seconds, args.foreach))
+            measured["diffeo"].append(python_loop(diffeo_flow(name), pool, args.seconds, args.foreach))
+            measured["flat"].append(python_loop(diffeo_flow(name), pool, args.seconds, flat=True))
+            measured["fit"].append(fit_step(name, pool, args.seconds))
+            measured["cxx"].append(cxx_step(name, args.seconds, args.diffeo_bench))
+            print(f"{name}: " + ", ".join(f"{k} {v[-1] * 1e3:.3f} ms" for k, v in measured.items()),
+                  file=sys.stderr)
+        m = {k: statistics.median(v) for k, v in measured.items()}
+        rows.append((name, m))
+    print(f"| flow (batch {BATCH}, width {HIDDEN}, 1 thread) | baseline, torch Adam (ms) "
+          "| diffeo, torch Adam (ms) | speed-up | diffeo, diffeo.optim.Adam (ms) | speed-up "
+          "| diffeo.fit per step (ms) | C++ diffeo_bench (ms) | fit / C++ |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, m in rows:
+        print(f"| {name} | {m['pytorch'] * 1e3:.3f} | {m['diffeo'] * 1e3:.3f} | {m['pytorch'] / m['diffeo']:.2f}x "
+              f"| {m['flat'] * 1e3:.3f} | {m['pytorch'] / m['flat']:.2f}x "
+              f"| {m['fit'] * 1e3:.3f} | {m['cxx'] * 1e3:.3f} | {m['fit'] / m['cxx']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

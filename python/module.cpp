@@ -339,6 +339,11 @@ setting p.grad = None would cut a gradient off the buffer.)")
   py::class_<df::data::ToyDensity>(m, "ToyDensity", "A toy density of the reference project")
       .def_readonly("name", &df::data::ToyDensity::name)
       .def_readonly("description", &df::data::ToyDensity::description)
+      .def_property_readonly("range",
+                             [](const df::data::ToyDensity& d) {
+                               return py::make_tuple(d.range.x_min, d.range.x_max, d.range.y_min, d.range.y_max);
+                             },
+                             "(x_min, x_max, y_min, y_max): where to plot it")
       .def("sample",
            [](const df::data::ToyDensity& d, int64_t n, uint64_t seed) {
              if (!d.sample) throw df::Error("diffeo: '" + d.name + "' has no sampler (an energy target)");

@@ -3,15 +3,25 @@
 from . import _core
 
 
-def build(name, dim=None, spec=None, **options):
+def build(name, dim=None, spec=None, standardize=None, **options):
     """The flow `name` over vectors of size `dim`, with FlowOptions' keyword
     options (layers, hidden, bins, transform, context_features, seed, ...);
-    or, with spec= (a dict such as Flow.spec), the flow that spec describes."""
+    or, with spec= (a dict such as Flow.spec), the flow that spec describes.
+
+    standardize: data [n, dim] (a tensor or array); the flow then models
+    (x - mean) / std internally, as the CLI does, and works in data units."""
     if spec is not None:
         return _core.build_flow_from_spec(spec)
     if dim is None:
         raise _core.Error("diffeo.flows.build: argument 'dim' is required (the vectors' size)")
-    return _core.build_flow(name, dim, **options)
+    flow = _core.build_flow(name, dim, **options)
+    if standardize is None:
+        return flow
+    import torch
+    data = torch.as_tensor(standardize, dtype=torch.float64).reshape(-1, dim)
+    spec = flow.spec
+    spec["standardize"] = {"mean": data.mean(0).tolist(), "scale": data.std(0).tolist()}
+    return _core.build_flow_from_spec(spec)
 
 
 def names():

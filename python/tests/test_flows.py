@@ -130,6 +130,22 @@ def test_a_model_saved_in_python_loads_in_the_cli(tmp_path):
     assert cli_nll == pytest.approx(python_nll, rel=1e-5)
 
 
+def test_a_model_trained_by_the_cli_loads_in_python(tmp_path):
+    path = str(tmp_path / "cli.flow")
+    subprocess.run([os.environ["DIFFEO_CLI"], "train", "--density", "banana", "--flow", "realnvp",
+                    "--layers", "2", "--hidden", "8", "--steps", "30", "--quiet", "--out", path],
+                   capture_output=True, check=True)
+    data = diffeo.densities.get("banana").sample(400, seed=5)
+    npy = str(tmp_path / "d.npy")
+    np.save(npy, data.numpy())
+    import json
+    out = subprocess.run([os.environ["DIFFEO_CLI"], "eval", "--model", path, "--data", npy, "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    with torch.no_grad():
+        python_nll = -diffeo.load(path).log_prob(data).double().mean().item()
+    assert json.loads(out)["nll"] == pytest.approx(python_nll, rel=1e-6)
+
+
 def test_the_same_seed_gives_the_clis_samples_and_log_probs(tmp_path):
     flow = diffeo.flows.build("maf", dim=2, layers=3, hidden=[16], seed=4)
     diffeo.fit(flow, "banana", steps=20, batch_size=64, validate_every=0)

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "diffeo/bijectors/affine.h"
+#include "diffeo/bijectors/bernstein.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/bijectors/inverse.h"
+#include "diffeo/bijectors/rational_quadratic_spline.h"
 #include "diffeo/bijectors/rotation.h"
 #include "diffeo/core/error.h"
 #include "diffeo/distributions/normal.h"
@@ -256,6 +258,14 @@ inverse = data -> base (density), each with its log|det J|.)")
            },
            py::arg("y"), py::arg("context") = py::none(), "(x, log|det dx/dy|)")
       .def("parameters", [](df::Bijector& b) { return b->parameters(); })
+      .def("to",
+           [](df::Bijector& b, const py::object& dtype) {
+             b->to(py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype)
+                       .cast<torch::Tensor>()
+                       .scalar_type());
+             return b;
+           },
+           py::arg("dtype"), "Converts the parameters to dtype; returns the bijector")
       .def("named_parameters", [](df::Bijector& b) {
         py::dict out;
         for (const auto& p : b->named_parameters()) out[py::str(p.key())] = p.value();
@@ -280,6 +290,27 @@ inverse = data -> base (density), each with its log|det J|.)")
   m.def("Block", [](const df::Bijector& b, int64_t dims) { return df::Bijector(df::Block(b, dims)); },
         py::arg("bijector"), py::arg("extra_event_dims"),
         "Treats `extra_event_dims` more trailing dimensions as the event (log-dets summed)");
+  m.def("RationalQuadraticSpline",
+        [](int64_t bins, std::vector<int64_t> shape, double bound, bool learnable) {
+          df::spline::SplineOptions options;
+          options.bound = bound;
+          return df::Bijector(df::RationalQuadraticSpline(bins, std::move(shape), options, learnable));
+        },
+        py::arg("bins"), py::arg("shape") = std::vector<int64_t>{}, py::arg("bound") = 3.0,
+        py::arg("learnable") = true,
+        "An elementwise monotonic rational-quadratic spline on [-bound, bound] (identity outside), "
+        "parameters of shape shape + [3 bins - 1] starting at the identity; event rank 0 (lift "
+        "with Block)");
+  m.def("BernsteinPolynomial",
+        [](int64_t order, std::vector<int64_t> shape, double bound, bool learnable) {
+          df::bernstein::BernsteinOptions options;
+          options.bound = bound;
+          return df::Bijector(df::BernsteinPolynomial(order, std::move(shape), options, learnable));
+        },
+        py::arg("order"), py::arg("shape") = std::vector<int64_t>{}, py::arg("bound") = 0.0,
+        py::arg("learnable") = true,
+        "An elementwise increasing Bernstein polynomial of the given order (inverse by root "
+        "finding), starting at the identity; event rank 0 (lift with Block)");
   m.def("Normal", [](const py::object& loc, const py::object& scale, bool learnable) {
           return df::Distribution(df::Normal(tensor_argument(loc), tensor_argument(scale), learnable));
         }, py::arg("loc"), py::arg("scale"), py::arg("learnable") = true, "A diagonal Gaussian");

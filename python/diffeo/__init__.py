@@ -13,6 +13,7 @@ Errors are diffeo.Error, a ValueError, with the C++ message.
 import torch  # noqa: F401  (loads LibTorch and its Python type casters first)
 
 from ._core import (  # noqa: F401
-    Bijector, Block, Chain, Distribution, Error, Flow, Inverse, Normal, Rotation2D, Scale, Shift,
-    StandardNormal, ToyDensity, Transformed, fit, fit_reverse_kl, load, save)
+    BernsteinPolynomial, Bijector, Block, Chain, Distribution, Error, Flow, Inverse, Normal,
+    RationalQuadraticSpline, Rotation2D, Scale, Shift, StandardNormal, ToyDensity, Transformed, fit,
+    fit_reverse_kl, load, save)
 from . import densities, flows, optim  # noqa: F401

@@ -72,3 +72,24 @@ def test_flat_adam_takes_torch_adams_steps():
             optimizer.step()
     for a, b in zip(flows[0].parameters(), flows[1].parameters()):
         assert torch.equal(a, b)
+
+
+def test_spline_and_bernstein_bijectors_invert_and_their_log_dets_are_the_jacobians():
+    # Inside and outside each one's interval ([-3, 3]; the polynomial's [0, 1] with linear tails),
+    # avoiding the interval's ends themselves (their gradient is issue 20's bug).
+    spline_x = torch.linspace(-3.5, 3.5, 40, dtype=torch.float64).unsqueeze(1).repeat(1, 2)
+    polynomial_x = torch.linspace(-0.49, 1.49, 40, dtype=torch.float64).unsqueeze(1).repeat(1, 2)
+    for bijector, x in ((diffeo.RationalQuadraticSpline(6, shape=[2]), spline_x),
+                        (diffeo.BernsteinPolynomial(8, shape=[2]), polynomial_x)):
+        bijector.to(torch.float64)
+        with torch.no_grad():
+            for p in bijector.parameters():  # off the identity they start at
+                p.add_(0.5 * torch.randn(p.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)))
+        inputs = x.clone().requires_grad_(True)
+        y, log_det = bijector.forward_and_log_det(inputs)
+        slope, = torch.autograd.grad(y.sum(), inputs)  # elementwise: the Jacobian's diagonal
+        assert torch.allclose(log_det, slope.log(), atol=1e-8)
+        assert torch.allclose(bijector.inverse(y.detach()), x, atol=1e-6)
+        assert not torch.allclose(y, x)  # a real map, not the identity
+    lifted = diffeo.Block(diffeo.RationalQuadraticSpline(4, shape=[2]), 1)
+    assert lifted.forward_and_log_det(torch.zeros(3, 2))[1].shape == (3,)

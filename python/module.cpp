@@ -18,12 +18,15 @@
 #include "diffeo/core/error.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/distributions/transformed.h"
+#include "diffeo/data/dequantize.h"
+#include "diffeo/data/fashion_mnist.h"
 #include "diffeo/data/toy.h"
 #include "diffeo/flows/flow.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/flat_adam.h"
 #include "diffeo/train/flow_objectives.h"
+#include "diffeo/train/image_training.h"
 
 namespace py = pybind11;
 namespace df = diffeo;
@@ -147,7 +150,8 @@ df::flows::Flow build_flow(const std::string& name, int64_t dim, const py::kwarg
 py::dict fit_flow(df::Distribution flow, const py::object& data, const py::object& context,
                   const py::object& validation, int64_t steps, int64_t batch_size, double lr,
                   uint64_t seed, const std::string& schedule, double clip_grad_norm,
-                  int64_t validate_every, bool progress) {
+                  int64_t validate_every, bool progress, const py::object& labels, int64_t classes,
+                  double time_limit) {
   const auto options = df::train::FitOptions()
                            .steps(steps)
                            .batch_size(batch_size)
@@ -156,7 +160,8 @@ py::dict fit_flow(df::Distribution flow, const py::object& data, const py::objec
                            .schedule(schedule)
                            .clip_grad_norm(clip_grad_norm)
                            .validate_every(validate_every)
-                           .progress(progress);
+                           .progress(progress)
+                           .time_limit(time_limit);
   df::train::FitReport report;
   if (py::isinstance<py::str>(data)) {  // a toy density's fresh batches
     const auto& density = df::data::toy(data.cast<std::string>());
@@ -167,8 +172,19 @@ py::dict fit_flow(df::Distribution flow, const py::object& data, const py::objec
     report = df::train::fit(flow, [&](int64_t n, at::Generator& g) {
       return std::make_pair(density.sample(n, g).to(dtype), torch::Tensor());
     }, options);
+  } else if (const auto x = tensor_argument(data); x.dim() == 4 && !x.is_floating_point()) {
+    // 8-bit images [N, C, H, W]: dequantised afresh each batch, labels as one-hot context.
+    const auto y = tensor_argument(labels), v = tensor_argument(validation);
+    df::train::ImageBatches batches(x, y, classes);
+    torch::Tensor held_out, held_out_context;
+    if (v.defined()) {
+      auto noise = at::make_generator<at::CPUGeneratorImpl>(seed + 1);
+      held_out = df::data::dequantize(v, noise).flatten(1);
+    }
+    py::gil_scoped_release release;
+    report = df::train::fit(flow, batches, options, held_out, held_out_context);
   } else {
-    const auto x = tensor_argument(data), c = tensor_argument(context), v = tensor_argument(validation);
+    const auto c = tensor_argument(context), v = tensor_argument(validation);
     py::gil_scoped_release release;
     report = df::train::fit(flow, x, options, c, v);
   }
@@ -197,9 +213,11 @@ py::dict fit_reverse_kl(df::Distribution model, const py::object& target, int64_
                            .seed(seed)
                            .clip_grad_norm(clip_grad_norm)
                            .validate_every(validate_every);
-  py::gil_scoped_release release;
-  const auto report = df::train::fit_reverse_kl(model, log_target, options);
-  py::gil_scoped_acquire gil;
+  df::train::FitReport report;
+  {
+    py::gil_scoped_release release;
+    report = df::train::fit_reverse_kl(model, log_target, options);
+  }
   return to_python(report.to_json()).cast<py::dict>();
 }
 
@@ -335,9 +353,43 @@ inverse = data -> base (density), each with its log|det J|.)")
         py::arg("validation") = py::none(), py::arg("steps") = 5000, py::arg("batch_size") = 256,
         py::arg("lr") = 1e-3, py::arg("seed") = 0, py::arg("schedule") = "cosine",
         py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250, py::arg("progress") = false,
-        "Maximum likelihood with the C++ training engine on a data tensor [n, dim] (or the "
-        "name of a toy density: fresh batches); returns the history as a dict. The GIL is "
-        "released while it runs.");
+        py::arg("labels") = py::none(), py::arg("classes") = 10, py::arg("time_limit") = 0.0,
+        "Maximum likelihood with the C++ training engine on a data tensor [n, dim], the name of "
+        "a toy density (fresh batches), or 8-bit images [N, C, H, W] (uint8: dequantised afresh "
+        "each batch; labels [N] give a conditional flow one-hot context; validation: held-out "
+        "8-bit images); time_limit in seconds (0: none). Returns the history as a dict. The GIL "
+        "is released while it runs.");
+  m.def("fashion_mnist",
+        [](const std::string& split, int64_t downsample) {
+          auto set = df::data::fashion_mnist(split);
+          if (downsample > 1) set.images = df::data::downsample_images(set.images, downsample);
+          return py::make_tuple(set.images, set.labels);
+        },
+        py::arg("split") = "train", py::arg("downsample") = 1,
+        "(images uint8 [N, 1, 28 / d, 28 / d], labels int64 [N]) of Fashion-MNIST (Debian's "
+        "dataset-fashion-mnist), average-pooled by `downsample`");
+  m.def("bits_per_dim",
+        [](df::Distribution model, const py::object& images, const py::object& context, uint64_t seed) {
+          const auto x = tensor_argument(images), c = tensor_argument(context);
+          df::train::Estimate e{};
+          {
+            py::gil_scoped_release release;
+            e = df::train::bits_per_dim(model, x, c, seed);
+          }
+          return py::make_tuple(e.mean, e.standard_error);
+        },
+        py::arg("model"), py::arg("images"), py::arg("context") = py::none(), py::arg("seed") = 0,
+        "(mean, standard error) of the test bits per dimension of 8-bit images under a model of "
+        "unit-cube data (an image flow built with logit=...)");
+  m.def("sample_images",
+        [](df::flows::Flow flow, int64_t n, uint64_t seed, double temperature, const py::object& context) {
+          const auto c = tensor_argument(context);
+          py::gil_scoped_release release;
+          return df::train::sample_images(flow, n, at::make_generator<at::CPUGeneratorImpl>(seed),
+                                          temperature, c);
+        },
+        py::arg("flow"), py::arg("n"), py::arg("seed") = 0, py::arg("temperature") = 1.0,
+        py::arg("context") = py::none(), "n pictures [n, C, H, W] in [0, 1] from an image flow");
 
   py::class_<df::train::FlatAdam>(m, "FlatAdam", R"(Adam on one flat buffer (train::FlatAdam): the optimizer of diffeo.fit.
 

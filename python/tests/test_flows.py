@@ -183,3 +183,19 @@ def test_fit_releases_the_gil():
     during = [t for t in ticks if start <= t <= end]
     # The thread kept ticking while fit ran (held GIL: no ticks at all).
     assert end - start > 0.05 and len(during) > 10
+
+
+def test_an_image_flow_on_fashion_mnist_through_fit():
+    images, labels = diffeo.fashion_mnist("train", downsample=4)  # 7x7 -> crop to 4x4 below
+    images = images[:600, :, 1:5, 1:5].contiguous()
+    assert images.dtype == torch.uint8
+    train, test = images[:500], images[500:]
+    flow = diffeo.flows.build("glow", dim=16, image_shape=[1, 4, 4], layers=2, hidden=[16], levels=1,
+                              logit=1e-6)
+    before, _ = diffeo.bits_per_dim(flow, test)
+    history = diffeo.fit(flow, train, steps=60, batch_size=32, lr=3e-3, validation=test, validate_every=30)
+    after, se = diffeo.bits_per_dim(flow, test)
+    assert len(history["validation_loss"]) == 2
+    assert after < before - 0.5 and after < 8.0 and se > 0
+    pictures = diffeo.sample_images(flow, 9, seed=1)
+    assert pictures.shape == (9, 1, 4, 4) and 0 <= pictures.min() and pictures.max() <= 1

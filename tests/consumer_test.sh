@@ -11,6 +11,12 @@ test -f "$work/prefix/include/diffeo/diffeo.h"
 test -f "$work/prefix/lib/cmake/diffeo/diffeoConfig.cmake" ||
   test -f "$work/prefix/lib/x86_64-linux-gnu/cmake/diffeo/diffeoConfig.cmake"
 test ! -e "$work/prefix/include/diffeo/testing"
+# The Python package, where it was built: it imports from the prefix alone.
+if [ -e "$build/python/diffeo/__init__.py" ]; then
+  site=$(echo "$work"/prefix/lib/python3*/dist-packages)
+  (cd / && PYTHONPATH="$site" /usr/bin/python3 -c \
+    'import diffeo; assert diffeo.flows.build("maf", dim=2).sample(3).shape == (3, 2)')
+fi
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

@@ -151,7 +151,8 @@ py::dict fit_flow(df::Distribution flow, const py::object& data, const py::objec
                   const py::object& validation, int64_t steps, int64_t batch_size, double lr,
                   uint64_t seed, const std::string& schedule, double clip_grad_norm,
                   int64_t validate_every, bool progress, const py::object& labels, int64_t classes,
-                  double time_limit) {
+                  double time_limit, const std::string& checkpoint, int64_t checkpoint_every,
+                  int64_t stop_after, bool resume) {
   const auto options = df::train::FitOptions()
                            .steps(steps)
                            .batch_size(batch_size)
@@ -161,7 +162,11 @@ py::dict fit_flow(df::Distribution flow, const py::object& data, const py::objec
                            .clip_grad_norm(clip_grad_norm)
                            .validate_every(validate_every)
                            .progress(progress)
-                           .time_limit(time_limit);
+                           .time_limit(time_limit)
+                           .checkpoint(checkpoint)
+                           .checkpoint_every(checkpoint_every)
+                           .stop_after(stop_after)
+                           .resume(resume);
   df::train::FitReport report;
   if (py::isinstance<py::str>(data)) {  // a toy density's fresh batches
     const auto& density = df::data::toy(data.cast<std::string>());
@@ -354,11 +359,15 @@ inverse = data -> base (density), each with its log|det J|.)")
         py::arg("lr") = 1e-3, py::arg("seed") = 0, py::arg("schedule") = "cosine",
         py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250, py::arg("progress") = false,
         py::arg("labels") = py::none(), py::arg("classes") = 10, py::arg("time_limit") = 0.0,
+        py::arg("checkpoint") = "", py::arg("checkpoint_every") = 0, py::arg("stop_after") = 0,
+        py::arg("resume") = false,
         "Maximum likelihood with the C++ training engine on a data tensor [n, dim], the name of "
         "a toy density (fresh batches), or 8-bit images [N, C, H, W] (uint8: dequantised afresh "
         "each batch; labels [N] give a conditional flow one-hot context; validation: held-out "
-        "8-bit images); time_limit in seconds (0: none). Returns the history as a dict. The GIL "
-        "is released while it runs.");
+        "8-bit images); time_limit in seconds (0: none); checkpoint: a file written every "
+        "checkpoint_every steps and at stop_after, from which resume=True continues the run "
+        "bit-identically (train/checkpoint.h). Returns the history as a dict. The GIL is "
+        "released while it runs.");
   m.def("fashion_mnist",
         [](const std::string& split, int64_t downsample) {
           auto set = df::data::fashion_mnist(split);

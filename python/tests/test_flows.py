@@ -199,3 +199,20 @@ def test_an_image_flow_on_fashion_mnist_through_fit():
     assert after < before - 0.5 and after < 8.0 and se > 0
     pictures = diffeo.sample_images(flow, 9, seed=1)
     assert pictures.shape == (9, 1, 4, 4) and 0 <= pictures.min() and pictures.max() <= 1
+
+
+def test_fit_pauses_and_resumes_bit_identically(tmp_path):
+    data = diffeo.densities.get("banana").sample(3000, seed=4)
+    straight = diffeo.flows.build("realnvp", dim=2, layers=2, hidden=[16], seed=6)
+    diffeo.fit(straight, data, steps=80, batch_size=64, validate_every=40)
+    checkpoint = str(tmp_path / "run.ckpt")
+    paused = diffeo.flows.build("realnvp", dim=2, layers=2, hidden=[16], seed=6)
+    history = diffeo.fit(paused, data, steps=80, batch_size=64, validate_every=40, checkpoint=checkpoint,
+                         stop_after=30)
+    assert history["stop_reason"] == "paused"
+    resumed = diffeo.flows.build("realnvp", dim=2, layers=2, hidden=[16], seed=6)
+    history = diffeo.fit(resumed, data, steps=80, batch_size=64, validate_every=40, checkpoint=checkpoint,
+                         resume=True)
+    assert history["steps"] == 80
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)

@@ -8,13 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "diffeo/bijectors/act_norm.h"
 #include "diffeo/bijectors/affine.h"
+#include "diffeo/bijectors/batch_norm.h"
 #include "diffeo/bijectors/bernstein.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
 #include "diffeo/bijectors/inverse.h"
+#include "diffeo/bijectors/lu_linear.h"
+#include "diffeo/bijectors/permutation.h"
+#include "diffeo/bijectors/random_permutation.h"
 #include "diffeo/bijectors/rational_quadratic_spline.h"
 #include "diffeo/bijectors/rotation.h"
+#include "diffeo/bijectors/soft_clip.h"
 #include "diffeo/core/error.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/distributions/transformed.h"
@@ -334,6 +340,33 @@ inverse = data -> base (density), each with its log|det J|.)")
         py::arg("learnable") = true,
         "An elementwise increasing Bernstein polynomial of the given order (inverse by root "
         "finding), starting at the identity; event rank 0 (lift with Block)");
+  m.def("ActNorm", [](int64_t dim, double eps) { return df::Bijector(df::ActNorm(dim, eps)); },
+        py::arg("dim"), py::arg("eps") = 1e-6,
+        "Glow's activation normalisation: a per-feature scale and shift, set from the first "
+        "training batch (data-dependent initialisation)");
+  m.def("BatchNorm",
+        [](int64_t dim, double momentum, double eps) {
+          return df::Bijector(df::BatchNorm(df::BatchNormOptions(dim).momentum(momentum).eps(eps)));
+        },
+        py::arg("dim"), py::arg("momentum") = 0.1, py::arg("eps") = 1e-5,
+        "Batch normalisation as a bijector (batch statistics in training mode, running ones in eval)");
+  m.def("LULinear",
+        [](int64_t dim, bool identity_init, uint64_t seed) {
+          return df::Bijector(df::LULinear(df::LULinearOptions(dim).identity_init(identity_init).seed(seed)));
+        },
+        py::arg("dim"), py::arg("identity_init") = false, py::arg("seed") = 0,
+        "y = W x with W = P L U learnable (Glow's invertible 1x1 convolution on vectors)");
+  m.def("Permute", [](std::vector<int64_t> order) { return df::Bijector(df::Permute(std::move(order))); },
+        py::arg("permutation"), "y[i] = x[permutation[i]]");
+  m.def("RandomPermutation",
+        [](int64_t dim, uint64_t seed) { return df::Bijector(df::RandomPermutation(dim, seed)); },
+        py::arg("dim"), py::arg("seed") = 0, "A fixed permutation drawn from `seed`");
+  m.def("SoftClip",
+        [](double low, double high, double softness, bool learnable) {
+          return df::Bijector(df::SoftClip(low, high, softness, learnable));
+        },
+        py::arg("low"), py::arg("high"), py::arg("hinge_softness") = 1.0, py::arg("learnable") = false,
+        "A smooth bijection of the real line onto (low, high), elementwise");
   m.def("Normal", [](const py::object& loc, const py::object& scale, bool learnable) {
           return df::Distribution(df::Normal(tensor_argument(loc), tensor_argument(scale), learnable));
         }, py::arg("loc"), py::arg("scale"), py::arg("learnable") = true, "A diagonal Gaussian");

@@ -84,6 +84,21 @@ c10::optional<at::Generator> generator_argument(const py::object& value) {
   return value.cast<at::Generator>();
 }
 
+// A torch.dtype (torch.float64, ...) as LibTorch's scalar type.
+torch::ScalarType scalar_type(const py::object& dtype) {
+  return py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype).cast<torch::Tensor>().scalar_type();
+}
+
+// {name: tensor} of a module's parameters (and, with buffers, its buffers, detached).
+py::dict named_tensors(const torch::nn::Module& module, bool buffers) {
+  py::dict out;
+  for (const auto& p : module.named_parameters())
+    out[py::str(p.key())] = buffers ? p.value().detach() : p.value();
+  if (buffers)
+    for (const auto& b : module.named_buffers()) out[py::str(b.key())] = b.value().detach();
+  return out;
+}
+
 // The methods every distribution holder (Distribution, Flow) has in Python.
 template <typename Holder>
 void distribution_methods(py::class_<Holder>& c) {
@@ -118,26 +133,13 @@ void distribution_methods(py::class_<Holder>& c) {
            "(samples, their log p) in one pass")
       .def("parameters", [](Holder& d) { return d->parameters(); },
            "The trainable tensors (the model's own: optimizers update them in place)")
-      .def("named_parameters",
-           [](Holder& d) {
-             py::dict out;
-             for (const auto& p : d->named_parameters()) out[py::str(p.key())] = p.value();
-             return out;
-           },
+      .def("named_parameters", [](Holder& d) { return named_tensors(*d, false); },
            "{name: tensor} of the trainable tensors")
-      .def("state_dict",
-           [](Holder& d) {
-             py::dict out;
-             for (const auto& p : d->named_parameters()) out[py::str(p.key())] = p.value().detach();
-             for (const auto& b : d->named_buffers()) out[py::str(b.key())] = b.value().detach();
-             return out;
-           },
+      .def("state_dict", [](Holder& d) { return named_tensors(*d, true); },
            "{name: tensor} of parameters and buffers (detached views)")
       .def("to",
            [](Holder& d, const py::object& dtype) {
-             d->to(py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype)
-                       .template cast<torch::Tensor>()
-                       .scalar_type());
+             d->to(scalar_type(dtype));
              return d;
            },
            py::arg("dtype"), "Converts the parameters to dtype (e.g. torch.float64); returns self")
@@ -289,17 +291,11 @@ inverse = data -> base (density), each with its log|det J|.)")
       .def("parameters", [](df::Bijector& b) { return b->parameters(); })
       .def("to",
            [](df::Bijector& b, const py::object& dtype) {
-             b->to(py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype)
-                       .cast<torch::Tensor>()
-                       .scalar_type());
+             b->to(scalar_type(dtype));
              return b;
            },
            py::arg("dtype"), "Converts the parameters to dtype; returns the bijector")
-      .def("named_parameters", [](df::Bijector& b) {
-        py::dict out;
-        for (const auto& p : b->named_parameters()) out[py::str(p.key())] = p.value();
-        return out;
-      });
+      .def("named_parameters", [](df::Bijector& b) { return named_tensors(*b, false); });
   // Numbers or tensors, as the C++ constructors take them.
   m.def("Shift", [](const py::object& loc, bool learnable) {
           return df::Bijector(py::isinstance<py::float_>(loc) || py::isinstance<py::int_>(loc)

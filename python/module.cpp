@@ -10,7 +10,10 @@
 
 #include "diffeo/bijectors/act_norm.h"
 #include "diffeo/bijectors/affine.h"
+#include "diffeo/bijectors/autoregressive.h"
 #include "diffeo/bijectors/batch_norm.h"
+#include "diffeo/bijectors/bernstein_transform.h"
+#include "diffeo/bijectors/affine_transform.h"
 #include "diffeo/bijectors/bernstein.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
@@ -21,6 +24,7 @@
 #include "diffeo/bijectors/rational_quadratic_spline.h"
 #include "diffeo/bijectors/rotation.h"
 #include "diffeo/bijectors/soft_clip.h"
+#include "diffeo/bijectors/spline_transform.h"
 #include "diffeo/core/error.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/distributions/transformed.h"
@@ -363,6 +367,29 @@ inverse = data -> base (density), each with its log|det J|.)")
         },
         py::arg("low"), py::arg("high"), py::arg("hinge_softness") = 1.0, py::arg("learnable") = false,
         "A smooth bijection of the real line onto (low, high), elementwise");
+  m.def("MaskedAutoregressive",
+        [](int64_t dim, std::vector<int64_t> hidden, const std::string& transform, int64_t bins,
+           int64_t order, int64_t context_features, bool reverse_order, const std::string& activation) {
+          const df::Transform t = transform == "affine"      ? df::affine_transform()
+                                  : transform == "spline"    ? df::spline_transform(bins)
+                                  : transform == "bernstein" ? df::bernstein_transform(order)
+                                                             : nullptr;
+          if (!t)
+            throw df::Error("diffeo.MaskedAutoregressive: argument 'transform' is '" + transform +
+                            "'; expected 'affine', 'spline' or 'bernstein'");
+          df::nn::MADE made(df::nn::MADEOptions(dim)
+                                .hidden(std::move(hidden))
+                                .outputs_per_feature(t->parameters_per_feature())
+                                .context_features(context_features)
+                                .reverse_order(reverse_order)
+                                .activation(activation));
+          return df::Bijector(df::MaskedAutoregressive(made, t));
+        },
+        py::arg("dim"), py::arg("hidden") = std::vector<int64_t>{64, 64}, py::arg("transform") = "affine",
+        py::arg("bins") = 8, py::arg("order") = 8, py::arg("context_features") = 0,
+        py::arg("reverse_order") = false, py::arg("activation") = "relu",
+        "One MAF layer: a MADE conditioner and an elementwise transform (affine, spline or "
+        "bernstein); the density direction is one pass, sampling dim passes. Starts at the identity.");
   m.def("Normal", [](const py::object& loc, const py::object& scale, bool learnable) {
           return df::Distribution(df::Normal(tensor_argument(loc), tensor_argument(scale), learnable));
         }, py::arg("loc"), py::arg("scale"), py::arg("learnable") = true, "A diagonal Gaussian");

@@ -12,8 +12,6 @@
 #include "diffeo/bijectors/affine.h"
 #include "diffeo/bijectors/autoregressive.h"
 #include "diffeo/bijectors/batch_norm.h"
-#include "diffeo/bijectors/bernstein_transform.h"
-#include "diffeo/bijectors/affine_transform.h"
 #include "diffeo/bijectors/bernstein.h"
 #include "diffeo/bijectors/block.h"
 #include "diffeo/bijectors/chain.h"
@@ -24,7 +22,6 @@
 #include "diffeo/bijectors/rational_quadratic_spline.h"
 #include "diffeo/bijectors/rotation.h"
 #include "diffeo/bijectors/soft_clip.h"
-#include "diffeo/bijectors/spline_transform.h"
 #include "diffeo/core/error.h"
 #include "diffeo/distributions/normal.h"
 #include "diffeo/distributions/transformed.h"
@@ -32,6 +29,7 @@
 #include "diffeo/data/fashion_mnist.h"
 #include "diffeo/data/toy.h"
 #include "diffeo/flows/flow.h"
+#include "diffeo/flows/transforms.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/flat_adam.h"
@@ -367,18 +365,28 @@ inverse = data -> base (density), each with its log|det J|.)")
         },
         py::arg("low"), py::arg("high"), py::arg("hinge_softness") = 1.0, py::arg("learnable") = false,
         "A smooth bijection of the real line onto (low, high), elementwise");
+  // Layers as the flow builders make them, from FlowOptions' fields.
+  auto layer_options = [](int64_t dim, std::vector<int64_t> hidden, const std::string& transform,
+                          int64_t bins, int64_t order, double bound, int64_t context_features,
+                          const std::string& activation) {
+    return df::flows::FlowOptions(dim)
+        .hidden(std::move(hidden))
+        .transform(transform)
+        .bins(bins)
+        .order(order)
+        .bound(bound)
+        .context_features(context_features)
+        .activation(activation);
+  };
   m.def("MaskedAutoregressive",
-        [](int64_t dim, std::vector<int64_t> hidden, const std::string& transform, int64_t bins,
-           int64_t order, int64_t context_features, bool reverse_order, const std::string& activation) {
-          const df::Transform t = transform == "affine"      ? df::affine_transform()
-                                  : transform == "spline"    ? df::spline_transform(bins)
-                                  : transform == "bernstein" ? df::bernstein_transform(order)
-                                                             : nullptr;
-          if (!t)
-            throw df::Error("diffeo.MaskedAutoregressive: argument 'transform' is '" + transform +
-                            "'; expected 'affine', 'spline' or 'bernstein'");
+        [layer_options](int64_t dim, std::vector<int64_t> hidden, const std::string& transform, int64_t bins,
+                        int64_t order, double bound, int64_t context_features, bool reverse_order,
+                        const std::string& activation) {
+          const auto options = layer_options(dim, std::move(hidden), transform, bins, order, bound,
+                                             context_features, activation);
+          const auto t = df::flows::make_transform(options);
           df::nn::MADE made(df::nn::MADEOptions(dim)
-                                .hidden(std::move(hidden))
+                                .hidden(options.hidden())
                                 .outputs_per_feature(t->parameters_per_feature())
                                 .context_features(context_features)
                                 .reverse_order(reverse_order)
@@ -386,10 +394,24 @@ inverse = data -> base (density), each with its log|det J|.)")
           return df::Bijector(df::MaskedAutoregressive(made, t));
         },
         py::arg("dim"), py::arg("hidden") = std::vector<int64_t>{64, 64}, py::arg("transform") = "affine",
-        py::arg("bins") = 8, py::arg("order") = 8, py::arg("context_features") = 0,
+        py::arg("bins") = 8, py::arg("order") = 8, py::arg("bound") = 6.0, py::arg("context_features") = 0,
         py::arg("reverse_order") = false, py::arg("activation") = "relu",
         "One MAF layer: a MADE conditioner and an elementwise transform (affine, spline or "
-        "bernstein); the density direction is one pass, sampling dim passes. Starts at the identity.");
+        "bernstein; splines and Bernstein are the identity outside [-bound, bound]); the density "
+        "direction is one pass, sampling dim passes. Starts at the identity.");
+  m.def("Coupling",
+        [layer_options](int64_t dim, std::vector<int64_t> hidden, const std::string& transform, int64_t bins,
+                        int64_t order, double bound, int64_t context_features, const std::string& activation) {
+          const auto options = layer_options(dim, std::move(hidden), transform, bins, order, bound,
+                                             context_features, activation);
+          return df::flows::split_coupling(options, df::flows::make_transform(options));
+        },
+        py::arg("dim"), py::arg("hidden") = std::vector<int64_t>{64, 64}, py::arg("transform") = "affine",
+        py::arg("bins") = 8, py::arg("order") = 8, py::arg("bound") = 6.0, py::arg("context_features") = 0,
+        py::arg("activation") = "relu",
+        "A Real NVP / NSF coupling layer: the last dim - dim/2 features transformed elementwise "
+        "given the first dim/2 (and the context) through an MLP; alternate with Permute. Starts at "
+        "the identity.");
   m.def("Normal", [](const py::object& loc, const py::object& scale, bool learnable) {
           return df::Distribution(df::Normal(tensor_argument(loc), tensor_argument(scale), learnable));
         }, py::arg("loc"), py::arg("scale"), py::arg("learnable") = true, "A diagonal Gaussian");

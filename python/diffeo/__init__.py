@@ -13,7 +13,8 @@ Errors are diffeo.Error, a ValueError, with the C++ message.
 import torch  # noqa: F401  (loads LibTorch and its Python type casters first)
 
 from ._core import (  # noqa: F401
-    ActNorm, BatchNorm, BernsteinPolynomial, Bijector, Block, Chain, Distribution, Error, Flow,
+    ActNorm, BatchNorm, BernsteinPolynomial, Bijector, Block, Chain, Coupling, Distribution, Error,
+    Flow,
     Inverse, LULinear, MaskedAutoregressive, Normal, Permute, RandomPermutation, RationalQuadraticSpline, Rotation2D,
     Scale, Shift, SoftClip, StandardNormal, ToyDensity, Transformed, bits_per_dim, fashion_mnist,
     fit, fit_reverse_kl, load, sample_images, save)

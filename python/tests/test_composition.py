@@ -99,6 +99,7 @@ def test_spline_and_bernstein_bijectors_invert_and_their_log_dets_are_the_jacobi
 def test_vector_bijectors_invert_and_their_log_dets_are_the_jacobians():
     x = torch.randn(5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
     made = [diffeo.MaskedAutoregressive(3, hidden=[16], transform=t, bins=4) for t in ("affine", "spline")]
+    made += [diffeo.Coupling(3, hidden=[16], transform=t, bins=4) for t in ("affine", "spline", "bernstein")]
     for layer in made:  # off the identity the zero last layer starts them at
         with torch.no_grad():
             for p in layer.parameters():

@@ -296,7 +296,12 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
       for (const auto& buffer : model.named_buffers())
         if (!ends_with(buffer.key(), "initialized"))
           kept.emplace_back(buffer.value(), buffer.value().clone());
-      auto copy = generator.clone();
+      // A copy of the stream by its state: LibTorch 1.13's Generator::clone leaks the copy.
+      auto copy = at::make_generator<at::CPUGeneratorImpl>();
+      {
+        std::lock_guard<std::mutex> lock(generator.mutex());
+        copy.set_state(generator.get_state());
+      }
       const Batch whole{source.batch(1, global_rows, {0, global_rows}, options.seed(), copy), 1,
                         global_rows, global_rows};
       objective.loss(whole, copy);

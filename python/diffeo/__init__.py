@@ -1,7 +1,8 @@
 """diffeo: normalizing flows in C++ on LibTorch, from Python.
 
     import torch, diffeo
-    flow = diffeo.flows.build("nsf", dim=2, bins=8)
+    banana = diffeo.densities.get("banana")
+    flow = diffeo.flows.build("nsf", dim=2, bins=8, standardize=banana.sample(10000, seed=2))
     history = diffeo.fit(flow, "banana", steps=2000)     # the C++ training engine
     x = flow.sample(1000, generator=0)                   # torch tensors
     loss = -flow.log_prob(x).mean(); loss.backward()     # autograd reaches diffeo's weights

@@ -150,5 +150,27 @@ TEST(Fit, BadOptionsAndData) {
       {"'context'", "3 rows", "10"});
 }
 
+TEST(MaximumLikelihood, ValidationOfAnyLogDensityMatchesTheDistributionsAndSplitsOverRanks) {
+  // A module with a log density (as ConditionalHINT is) validates as the
+  // Distribution does: in chunks (7 rows here), and a 2-rank split adds up.
+  auto model = affine_model();
+  const auto held_out = torch::randn({40, 2}, at::make_generator<at::CPUGeneratorImpl>(3));
+  MaximumLikelihood as_distribution(model);
+  as_distribution.validate_on(held_out, {}, 7);
+  MaximumLikelihood as_module(model.ptr(), [&](const torch::Tensor& x, const torch::Tensor& c) {
+    return model->log_prob(x, c);
+  });
+  as_module.validate_on(held_out, {}, 7);
+  const auto whole = as_distribution.validation_sum(0, 1);
+  EXPECT_EQ(whole.rows, 40);
+  EXPECT_NEAR(whole.sum, -model->log_prob(held_out).to(torch::kFloat64).sum().item<double>(), 1e-4);
+  const auto module_whole = as_module.validation_sum(0, 1);
+  EXPECT_EQ(module_whole.rows, 40);
+  EXPECT_NEAR(module_whole.sum, whole.sum, 1e-9 * std::abs(whole.sum));
+  const auto first = as_module.validation_sum(0, 2), second = as_module.validation_sum(1, 2);
+  EXPECT_EQ(first.rows + second.rows, 40);
+  EXPECT_NEAR(first.sum + second.sum, whole.sum, 1e-9 * std::abs(whole.sum));
+}
+
 }  // namespace
 }  // namespace diffeo::train

@@ -2,6 +2,7 @@
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
+#include "diffeo/core/tensor_ops.h"
 #include "diffeo/distributed/collectives.h"
 #include "diffeo/train/evaluate.h"
 
@@ -48,14 +49,12 @@ LossSum MaximumLikelihood::validation_sum(int rank, int world_size) {
     return {-log_prob_in_chunks(distribution_, x, chunk_rows_, context).sum().item<double>(),
             part.rows};
   c10::InferenceMode inference;
-  std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < part.rows; start += chunk_rows_) {
-    const int64_t rows = std::min(chunk_rows_, part.rows - start);
-    parts.push_back(log_prob_(x.narrow(0, start, rows),
-                              context.defined() ? context.narrow(0, start, rows) : torch::Tensor())
-                        .to(torch::kFloat64));
-  }
-  return {-torch::cat(parts).sum().item<double>(), part.rows};
+  const auto log_prob = in_chunks(part.rows, chunk_rows_, [&](int64_t start, int64_t rows) {
+    return log_prob_(x.narrow(0, start, rows),
+                     context.defined() ? context.narrow(0, start, rows) : torch::Tensor())
+        .to(torch::kFloat64);
+  });
+  return {-log_prob.sum().item<double>(), part.rows};
 }
 
 ReverseKL::ReverseKL(Distribution model, Target target_log_prob, uint64_t validation_seed,

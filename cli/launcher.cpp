@@ -218,11 +218,6 @@ void launch_workers(const TrainArgs& a, const std::string& command) {
   if (interrupted != 0) throw Interrupted("", interrupted);  // rank 0 said where it stopped
 }
 
-distributed::ProcessGroup join_if_worker() {
-  auto rendezvous = distributed::Rendezvous::from_environment();
-  return rendezvous ? distributed::join(*rendezvous) : distributed::ProcessGroup();
-}
-
 int rank_of(const distributed::ProcessGroup& group) { return group ? group->getRank() : 0; }
 
 }  // namespace diffeo::cli

@@ -21,10 +21,6 @@ bool launches_workers(const TrainArgs& a);
 /// and the checkpoint to resume from.  Workers die with the launcher.
 void launch_workers(const TrainArgs& a, const std::string& command);
 
-/// In a worker (WORLD_SIZE set by --nproc, torchrun, SLURM, ...): this rank's
-/// process group, after every rank has joined; none in a single-process run.
-distributed::ProcessGroup join_if_worker();
-
 /// The rank of this process in its run (0 without one): only rank 0 writes
 /// the model, the history, the grids and prints the summary.
 int rank_of(const distributed::ProcessGroup& group);

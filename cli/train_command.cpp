@@ -14,6 +14,7 @@
 #include "diffeo/data/table.h"
 #include "diffeo/flows/flow.h"
 #include "diffeo/flows/standardization.h"
+#include "diffeo/distributed/rendezvous.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/toy_fit.h"
@@ -111,7 +112,7 @@ void run(const TrainArgs& args) {
   if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
   check_checkpoint_options(a, kCommand);
   if (launches_workers(a)) return launch_workers(a, kCommand);
-  const auto group = join_if_worker();
+  const auto group = distributed::join_from_environment();
   const int rank = rank_of(group);
 
   const auto fit_options = with_checkpoints(train::FitOptions()

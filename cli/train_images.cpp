@@ -13,6 +13,7 @@
 #include "common.h"
 #include "diffeo/core/error.h"
 #include "diffeo/data/dequantize.h"
+#include "diffeo/distributed/rendezvous.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/plot/animation.h"
 #include "diffeo/train/image_training.h"
@@ -76,7 +77,7 @@ void train_on_images(const TrainArgs& args) {
   if (!a.gif.empty()) check_writable(a.gif, "--gif", kCommand);
   check_checkpoint_options(a, kCommand);
   if (launches_workers(a)) return launch_workers(a, kCommand);
-  const auto group = join_if_worker();
+  const auto group = distributed::join_from_environment();
   const int rank = rank_of(group);  // only rank 0 writes files and prints
 
   auto all = load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);

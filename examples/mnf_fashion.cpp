@@ -89,9 +89,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     torch::set_num_threads(static_cast<int>(threads));
-    const auto rendezvous = diffeo::distributed::Rendezvous::from_environment();
-    const auto group =
-        rendezvous ? diffeo::distributed::join(*rendezvous) : diffeo::distributed::ProcessGroup();
+    const auto group = diffeo::distributed::join_from_environment();
     const int rank = group ? group->getRank() : 0;
     if (rank == 0) std::filesystem::create_directories(out);
     const int64_t classes = ood ? 5 : 10;

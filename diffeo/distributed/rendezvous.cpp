@@ -148,6 +148,11 @@ c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous, const 
 #endif
 }
 
+c10::intrusive_ptr<c10d::ProcessGroup> join_from_environment() {
+  const auto rendezvous = Rendezvous::from_environment();
+  return rendezvous ? join(*rendezvous) : c10::intrusive_ptr<c10d::ProcessGroup>();
+}
+
 int free_loopback_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

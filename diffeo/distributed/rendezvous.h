@@ -46,6 +46,11 @@ struct Rendezvous {
 c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous,
                                             const torch::Device& device = torch::kCPU);
 
+/// This process's group when it was started as a rank of a run (WORLD_SIZE
+/// set: by `diffeo train --nproc`, torchrun, SLURM, ...), after every rank has
+/// joined; none (a null group) in a single-process run.
+c10::intrusive_ptr<c10d::ProcessGroup> join_from_environment();
+
 /// A TCP port on the loopback interface that nobody listens on right now (the
 /// kernel's choice): the master port of a run on one machine, as torchrun
 /// --standalone picks one.  diffeo::Error when no socket can be bound.

@@ -48,6 +48,7 @@ TEST(Rendezvous, FromTheEnvironment) {
   {
     ScopedEnvironment none({});
     EXPECT_FALSE(Rendezvous::from_environment().has_value());
+    EXPECT_FALSE(join_from_environment());  // a single-process run: no group
   }
   {
     ScopedEnvironment torchrun({{"WORLD_SIZE", "4"}, {"RANK", "3"}, {"LOCAL_RANK", "1"},

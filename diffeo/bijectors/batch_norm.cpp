@@ -39,9 +39,14 @@ Result BatchNormImpl::forward_impl(const torch::Tensor& x, const torch::Tensor&)
 std::pair<torch::Tensor, torch::Tensor> BatchNormImpl::batch_moments(const torch::Tensor& rows) const {
   if (!group_) return {rows.mean(0), rows.var(/*dim=*/0, /*unbiased=*/false)};
   // Two passes over the global batch, as one process computes them: the
-  // mean, then the mean squared deviation from it (rows summed over ranks).
-  const auto count = distributed::all_reduce({static_cast<double>(rows.size(0))}, group_)[0];
-  auto mean = distributed::all_reduce_with_grad(rows.sum(0), group_) / count;
+  // mean, then the mean squared deviation from it (rows summed over ranks;
+  // the row count travels with the first sum, one collective fewer).
+  const auto sums = distributed::all_reduce_with_grad(
+      torch::cat({rows.sum(0), torch::full({1}, static_cast<double>(rows.size(0)), rows.options())}),
+      group_);
+  const int64_t dim = rows.size(1);
+  const auto count = sums[dim].item<double>();
+  auto mean = sums.narrow(0, 0, dim) / count;
   auto var = distributed::all_reduce_with_grad((rows - mean).square().sum(0), group_) / count;
   return {mean, var};
 }

@@ -30,30 +30,28 @@ int64_t order_of(const torch::Tensor& params, const BernsteinOptions& options,
   return order;
 }
 
-// log C(n, i) for i = 0..n, from the product C(n, i) = C(n, i - 1) (n - i + 1) / i
-// in long double: accurate to a few units in the last place of double, where
-// differences of lgamma lose about log(n!) * eps.
-torch::Tensor log_choose(int64_t n, const torch::TensorOptions& options) {
-  std::vector<double> logs(n + 1);
-  long double log_c = 0;
+// C(n, i) for i = 0..n from the product C(n, i) = C(n, i - 1) (n - i + 1) / i
+// in long double: each rounded once to double (finite for n <= kMaxOrder).
+torch::Tensor choose(int64_t n, const torch::TensorOptions& options) {
+  std::vector<double> values(n + 1);
+  long double c = 1;
   for (int64_t i = 0; i <= n; ++i) {
-    if (i > 0) log_c += std::log(static_cast<long double>(n - i + 1) / i);
-    logs[i] = static_cast<double>(log_c);
+    if (i > 0) c = c * (n - i + 1) / i;
+    values[i] = static_cast<double>(c);
   }
-  // Exact at both ends, where the polynomial takes its end coefficients.
-  logs[0] = logs[n] = 0;
-  return torch::tensor(logs, torch::kFloat64).to(options.device());
+  values[0] = values[n] = 1;
+  return torch::tensor(values, torch::kFloat64).to(options.device());
 }
 
-// log of the order-n Bernstein basis C(n, i) u^i (1 - u)^(n - i), shape u.shape + [n + 1],
-// in float64.  u is clamped into [0, 1] and its logarithms kept finite, so i = 0
-// gives i log u = 0 and u = 0 gives basis [1, 0, ..., 0] without NaN.
-torch::Tensor log_basis(const torch::Tensor& u, int64_t n) {
-  const double tiny = std::numeric_limits<double>::min();
+// The order-n Bernstein basis C(n, i) u^i (1 - u)^(n - i), shape u.shape + [n + 1],
+// in float64, u clamped into [0, 1].  Written with powers rather than in log
+// space: at u = 0 and u = 1 the derivatives must be the polynomial's one-sided
+// ones (b'_{n-1}(1) = -n), which log(1 - u) = -inf cannot carry; pow's own
+// derivative handles 0^0 and 0^1.
+torch::Tensor basis(const torch::Tensor& u, int64_t n) {
   auto w = u.to(torch::kFloat64).clamp(0, 1).unsqueeze(-1);
   auto i = torch::arange(n + 1, w.options());
-  return log_choose(n, w.options()) + i * torch::log(w.clamp_min(tiny)) +
-         (n - i) * torch::log((1 - w).clamp_min(tiny));
+  return choose(n, w.options()) * w.pow(i) * (1 - w).pow(n - i);
 }
 
 // g and g' at u, both from one evaluation of the order-M basis.  By degree
@@ -74,7 +72,7 @@ struct Polynomial {
   }
 
   torch::Tensor basis(const torch::Tensor& u) const {
-    return torch::exp(log_basis(u, theta.size(-1) - 1));
+    return bernstein::basis(u, theta.size(-1) - 1);
   }
   torch::Tensor value(const torch::Tensor& u) const { return (basis(u) * theta).sum(-1); }
   torch::Tensor slope(const torch::Tensor& u) const { return (basis(u) * slopes).sum(-1); }
@@ -95,6 +93,10 @@ void check_theta(const torch::Tensor& theta, const std::string& where) {
 
 void BernsteinOptions::validate(int64_t order, const std::string& where) const {
   check_positive(order, "order", where);
+  if (order > kMaxOrder)
+    throw Error(where + ": argument 'order' must be <= " + std::to_string(kMaxOrder) +
+                " (the basis' binomial coefficients leave double's range beyond), got " +
+                std::to_string(order));
   if (!(bound >= 0) || !std::isfinite(bound))
     throw Error(where + ": option 'bound' must be finite and >= 0 (0: unbounded), got " +
                 number_string(bound));
@@ -228,7 +230,9 @@ Result apply(const torch::Tensor& x, const torch::Tensor& params, bool inverse,
   } else {
     auto v = (t - offset) / scale;  // the value of g sought
     inside = (v >= first) & (v <= last);
-    auto target = torch::max(torch::min(v, last), first);
+    // v itself on the bounds (where, not min / max, whose derivative at a tie
+    // is split between the two arguments).
+    auto target = torch::where(v > last, last, torch::where(v < first, first, v));
     auto root = solve(target, theta, tolerance / scale, options.max_iterations).u;
     // One Newton step with gradients: at the root it moves nothing, and its
     // derivatives are those of g^-1 with respect to the target and theta.

@@ -26,9 +26,11 @@ namespace diffeo::bernstein {
 /// stops once every element's last step is at most `tolerance` (in units of x;
 /// 0 means 1e-12 for float64 inputs and 1e-6 for others) or its residual is at
 /// the rounding level of g, or after max_iterations.  validate() checks 0 <= bound < inf, 0 <
-/// min_slope < 1, 0 <= tolerance < inf, max_iterations >= 1 and the order (>= 1, or >= 4 when
-/// bounded: order 3 would leave it no freedom), throwing diffeo::Error otherwise.
+/// min_slope < 1, 0 <= tolerance < inf, max_iterations >= 1 and the order (1 to kMaxOrder, at
+/// least 4 when bounded: order 3 would leave it no freedom), throwing diffeo::Error otherwise.
 struct BernsteinOptions {
+  /// The largest order: beyond it the basis' binomial coefficients overflow double.
+  static constexpr int64_t kMaxOrder = 1000;
   double bound = 0.0;
   double min_slope = 1e-3;
   double tolerance = 0.0;

@@ -338,28 +338,43 @@ torch::Tensor adversaries(const BernsteinOptions& o, int64_t d) {
   return d == 0 ? x : x.unsqueeze(1).expand({x.size(0), d}).contiguous();
 }
 
+// Rows [2, d] (or [2]) exactly at the ends of the polynomial's interval.
+torch::Tensor interval_ends(const BernsteinOptions& o, int64_t d) {
+  const double lo = o.bound > 0 ? -o.bound : 0, hi = o.bound > 0 ? o.bound : 1;
+  auto x = values({lo, hi});
+  return d == 0 ? x : x.unsqueeze(1).expand({2, d}).contiguous();
+}
+
 std::vector<testing::BijectorCase> bernstein_cases() {
   return {
       {"BernsteinPolynomial",
        [] { return Bijector(random_polynomial(10, {}, plain(), 31)); },
        {},
        {},
-       {adversaries(plain(), 0)}},
+       {adversaries(plain(), 0)},
+       0,
+       {interval_ends(plain(), 0)}},
       {"BlockBernsteinPolynomial",
        [] { return Bijector(Block(random_polynomial(10, {3}, plain(), 32), 1)); },
        {3},
        {},
-       {adversaries(plain(), 3)}},
+       {adversaries(plain(), 3)},
+       0,
+       {interval_ends(plain(), 3)}},
       {"BoundedBernsteinPolynomial",
        [] { return Bijector(random_polynomial(10, {}, bounded(), 33)); },
        {},
        {},
-       {adversaries(bounded(), 0)}},
+       {adversaries(bounded(), 0)},
+       0,
+       {interval_ends(bounded(), 0)}},
       {"BlockBoundedBernsteinPolynomial",
        [] { return Bijector(Block(random_polynomial(100, {3}, bounded(), 34), 1)); },
        {3},
        {},
-       {adversaries(bounded(), 3)}},
+       {adversaries(bounded(), 3)},
+       0,
+       {interval_ends(bounded(), 3)}},
       // Inside layers, with random (non-identity) conditioners: P = 8 - 2 = 6.
       {"SplitCouplingBernstein",
        [] {
@@ -371,7 +386,9 @@ std::vector<testing::BijectorCase> bernstein_cases() {
        },
        {4},
        {},
-       {torch::tensor({{3.0, -3.0, 2.999, -1e3}, {0.0, 0.0, -3.0, 3.0}})}},
+       {torch::tensor({{3.0, -3.0, 2.999, -1e3}, {0.0, 0.0, -3.0, 3.0}})},
+       0,
+       {torch::tensor({{0.5, -1.0, 3.0, -3.0}, {3.0, -3.0, -3.0, 3.0}})}},
       {"MAFBernstein",
        [] {
          torch::manual_seed(36);
@@ -384,7 +401,9 @@ std::vector<testing::BijectorCase> bernstein_cases() {
        },
        {3},
        {},
-       {torch::tensor({{0.5, 3.0, -1e3}, {-3.0, 3.0 - 1e-12, 1e4}})}},
+       {torch::tensor({{0.5, 3.0, -1e3}, {-3.0, 3.0 - 1e-12, 1e4}})},
+       0,
+       {torch::tensor({{3.0, -3.0, 3.0}, {0.2, 3.0, -3.0}})}},
   };
 }
 
@@ -399,6 +418,7 @@ TEST_P(BernsteinProperties, BatchShapes) { testing::check_batch_shapes(GetParam(
 TEST_P(BernsteinProperties, Context) { testing::check_context(GetParam()); }
 TEST_P(BernsteinProperties, FiniteGradients) { testing::check_finite_gradients(GetParam()); }
 TEST_P(BernsteinProperties, Adversarial) { testing::check_adversarial(GetParam(), 1e-10); }
+TEST_P(BernsteinProperties, Boundary) { testing::check_boundary(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Bernstein, BernsteinProperties, ::testing::ValuesIn(bernstein_cases()),
                          [](const auto& info) { return info.param.name; });

@@ -79,7 +79,8 @@ std::vector<BijectorCase> layer_cases() {
                      {4},
                      {},
                      {torch::tensor({{3.0, -3.0, 2.999, -1e3}})},
-                     context});
+                     context,
+                     {torch::tensor({{0.5, -1.0, 3.0, -3.0}, {3.0, -3.0, -3.0, 3.0}})}});
     cases.push_back({"MAFSpline" + suffix,
                      [context] {
                        torch::manual_seed(15);
@@ -89,7 +90,8 @@ std::vector<BijectorCase> layer_cases() {
                      {3},
                      {},
                      {torch::tensor({{0.5, 3.0, -1e3}})},
-                     context});
+                     context,
+                     {torch::tensor({{3.0, -3.0, 3.0}, {0.2, 3.0, -3.0}})}});
     cases.push_back({"IAFAffineReversed" + suffix,
                      [context] {
                        torch::manual_seed(13);

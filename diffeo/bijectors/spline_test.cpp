@@ -334,12 +334,16 @@ std::vector<testing::BijectorCase> spline_cases() {
        [] { return Bijector(random_spline({}, 21)); },
        {},
        {},
-       {spline_adversaries(random_spline({}, 21))}},
+       {spline_adversaries(random_spline({}, 21))},
+       0,
+       {values({-kBound, kBound})}},
       {"BlockRationalQuadraticSpline",
        [] { return Bijector(Block(random_spline({3}, 22), 1)); },
        {3},
        {},
-       {spline_adversaries(random_spline({3}, 22))}},
+       {spline_adversaries(random_spline({3}, 22))},
+       0,
+       {torch::tensor({{-kBound, kBound, kBound}, {kBound, -kBound, 0.5}}, torch::kFloat64)}},
   };
 }
 
@@ -354,6 +358,7 @@ TEST_P(SplineProperties, BatchShapes) { testing::check_batch_shapes(GetParam());
 TEST_P(SplineProperties, Context) { testing::check_context(GetParam()); }
 TEST_P(SplineProperties, FiniteGradients) { testing::check_finite_gradients(GetParam()); }
 TEST_P(SplineProperties, Adversarial) { testing::check_adversarial(GetParam(), 1e-10); }
+TEST_P(SplineProperties, Boundary) { testing::check_boundary(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Splines, SplineProperties, ::testing::ValuesIn(spline_cases()),
                          [](const auto& info) { return info.param.name; });

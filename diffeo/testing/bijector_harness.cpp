@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
 #include <ostream>
+#include <utility>
 
 namespace diffeo::testing {
 
@@ -188,6 +191,78 @@ void check_adversarial(const BijectorCase& c, double tolerance) {
   }
 }
 
+namespace {
+
+// d/de of sum(outputs) + sum(log-dets) of `run` at the parameters moved by e
+// along `direction`: {by autograd, by central differences with Richardson
+// extrapolation}.
+std::pair<double, double> directional_derivatives(const std::vector<torch::Tensor>& parameters,
+                                                  const std::vector<torch::Tensor>& direction,
+                                                  const std::function<Result()>& run) {
+  auto total = [&] {
+    auto r = run();
+    return r.output.sum() + r.log_det.sum();
+  };
+  auto grads = torch::autograd::grad({total()}, parameters, {}, false, false, true);
+  double by_autograd = 0;
+  for (size_t i = 0; i < parameters.size(); ++i)
+    if (grads[i].defined()) by_autograd += (grads[i] * direction[i]).sum().item<double>();
+  auto moved = [&](double e) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < parameters.size(); ++i) parameters[i].add_(direction[i], e);
+    const double value = total().item<double>();
+    for (size_t i = 0; i < parameters.size(); ++i) parameters[i].sub_(direction[i], e);
+    return value;
+  };
+  auto central = [&](double h) { return (moved(h) - moved(-h)) / (2 * h); };
+  const double h = 1e-4;
+  return {by_autograd, (4 * central(h / 2) - central(h)) / 3};
+}
+
+}  // namespace
+
+void check_boundary(const BijectorCase& c, double tolerance) {
+  torch::manual_seed(6);
+  auto b = make_float64(c);
+  const auto n = event_size(c);
+  std::vector<torch::Tensor> parameters, direction;
+  for (const auto& p : b->parameters())
+    if (p.requires_grad()) {
+      parameters.push_back(p);
+      direction.push_back(torch::randn_like(p));
+    }
+  for (const auto& raw : c.boundary_x) {
+    auto x = raw.to(torch::kFloat64);
+    auto ctx = sample_context(c, {x.size(0)});
+    auto forward = b->forward_and_log_det(x, ctx);
+    auto expected =
+        jacobian_log_det([&](const torch::Tensor& t) { return b->forward(t, ctx); }, x, n);
+    EXPECT_TRUE(close(forward.log_det.detach(), expected, tolerance,
+                      c.name + " forward log-det on the bound"))
+        << "at " << x;
+    auto y = forward.output.detach();
+    auto inverse = b->inverse_and_log_det(y, ctx);
+    auto expected_inverse =
+        jacobian_log_det([&](const torch::Tensor& t) { return b->inverse(t, ctx); }, y, n);
+    EXPECT_TRUE(close(inverse.log_det.detach(), expected_inverse, tolerance,
+                      c.name + " inverse log-det on the bound"))
+        << "at " << y;
+    if (parameters.empty()) continue;
+    // The inverse is differentiated at forward(x) moving with the parameters:
+    // an image bound that moves with them (a polynomial's) then keeps the
+    // point on it, on the branch its value is computed by.
+    for (bool inverse_direction : {false, true}) {
+      auto [by_autograd, by_differences] = directional_derivatives(parameters, direction, [&] {
+        if (!inverse_direction) return b->forward_and_log_det(x, ctx);
+        return b->inverse_and_log_det(b->forward(x, ctx), ctx);
+      });
+      EXPECT_NEAR(by_autograd, by_differences, 1e-5 * (1 + std::abs(by_differences)))
+          << c.name << (inverse_direction ? " inverse(forward(x))" : " forward")
+          << ": a parameter gradient on the bound, at x = " << x;
+    }
+  }
+}
+
 void check_all(const BijectorCase& c) {
   check_round_trip(c);
   check_log_det_against_jacobian(c);
@@ -196,6 +271,7 @@ void check_all(const BijectorCase& c) {
   check_context(c);
   check_finite_gradients(c);
   check_adversarial(c);
+  check_boundary(c);
 }
 
 }  // namespace diffeo::testing

@@ -31,6 +31,12 @@ struct BijectorCase {
   /// > 0 for conditional bijectors: the width of the context they take.
   /// For 0, the harness checks that a passed context changes nothing.
   int64_t context_dim = 0;
+  /// Base-space inputs [n, event...] exactly on a bound where the map
+  /// changes branch (a spline's or Bernstein polynomial's interval ends,
+  /// where the identity tails begin).  There the derivatives must be those of
+  /// the side the value is computed on: checked against the log-dets and
+  /// against finite differences in the parameters.
+  std::vector<torch::Tensor> boundary_x = {};
 };
 
 /// gtest prints parameters by name.
@@ -59,6 +65,12 @@ void check_context(const BijectorCase& c);
 void check_finite_gradients(const BijectorCase& c);
 /// Round trip (loose tolerance), symmetry and finiteness at adversarial_x.
 void check_adversarial(const BijectorCase& c, double tolerance = 1e-6);
+
+/// At boundary_x and its image: both log-dets equal the autograd Jacobian's,
+/// and the parameters' gradients of outputs and log-dets equal central finite
+/// differences, for forward(x) and for inverse(forward(x)) (so the point stays
+/// exactly on its bound while the parameters move).
+void check_boundary(const BijectorCase& c, double tolerance = 1e-6);
 
 /// Every check above.
 void check_all(const BijectorCase& c);

@@ -6,10 +6,16 @@ For Real NVP, MAF and NSF at batch 128, width 64 (bench/run's train/*/128x64), o
     baseline's model (bench/baseline/flows.py) and on diffeo's, with torch.optim.Adam on both,
     and with diffeo.optim.Adam (the same update on one flat buffer) on both;
   - diffeo.fit's time per step (constant rate, no clipping: the step diffeo_bench times)
-    against the C++ diffeo_bench in the same run.
+    against the C++ diffeo_bench in the same run;
+  - the same Python loop, with both optimizers, on the models built from nflows, zuko and
+    normflows (bench/baseline/python_libraries.py), for those of them on PYTHONPATH
+    (bench/README.md says how to get them); a second table puts them beside the baseline
+    and diffeo.
 Medians over rounds of each measurement's median step time.
 
     PYTHONPATH=build/python bench/python_bench.py [--rounds 3] [--seconds 2]
+    PYTHONPATH=build/python:/work/pylibs/nflows:/work/pylibs/zuko:/work/pylibs/normflows \
+        bench/python_bench.py
 """
 
 import argparse
@@ -26,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench" / "baseline"))
 import bench as baseline_bench  # noqa: E402  (bench/baseline/bench.py: data and models)
 import diffeo  # noqa: E402
+import python_libraries  # noqa: E402  (bench/baseline/python_libraries.py: nflows, zuko, normflows)
 
 FLOWS = {"realnvp": {"layers": 8}, "maf": {"layers": 5}, "nsf": {"layers": 4, "bins": 8}}
 BATCH, HIDDEN, POOL = 128, 64, 100_000
@@ -85,13 +92,23 @@ def main():
     parser.add_argument("--foreach", action="store_true",
                         help="torch.optim.Adam(foreach=True) in both Python loops (multi-tensor kernels)")
     parser.add_argument("--diffeo-bench", default=str(REPO / "build" / "bench" / "diffeo_bench"))
+    parser.add_argument("--libraries", default=",".join(python_libraries.BUILDERS),
+                        help="comma-separated Python flow libraries to time where importable "
+                             "(default all: %(default)s; '' for none)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     pool = baseline_bench.banana(POOL)
+    wanted = [name for name in args.libraries.split(",") if name]
+    unknown = set(wanted) - set(python_libraries.BUILDERS)
+    if unknown:
+        parser.error(f"unknown libraries {sorted(unknown)}; known: {list(python_libraries.BUILDERS)}")
+    libraries = python_libraries.available(wanted)
     rows = []
     for name in FLOWS:
         measured = {"pytorch": [], "diffeo": [], "pytorch_flat": [], "flat": [], "fit": [], "cxx": []}
+        for library in libraries:
+            measured[library], measured[f"{library}_flat"] = [], []
         for _ in range(args.rounds):
             measured["pytorch"].append(
                 python_loop(baseline_bench.make_model(name, HIDDEN), pool, args.seconds, args.foreach))
@@ -101,6 +118,11 @@ def main():
             measured["flat"].append(python_loop(diffeo_flow(name), pool, args.seconds, flat=True))
             measured["fit"].append(fit_step(name, pool, args.seconds))
             measured["cxx"].append(cxx_step(name, args.seconds, args.diffeo_bench))
+            for library, builder in libraries.items():
+                measured[library].append(python_loop(
+                    python_libraries.make_model(builder, name, HIDDEN), pool, args.seconds, args.foreach))
+                measured[f"{library}_flat"].append(python_loop(
+                    python_libraries.make_model(builder, name, HIDDEN), pool, args.seconds, flat=True))
             print(f"{name}: " + ", ".join(f"{k} {v[-1] * 1e3:.3f} ms" for k, v in measured.items()),
                   file=sys.stderr)
         m = {k: statistics.median(v) for k, v in measured.items()}
@@ -114,6 +136,25 @@ def main():
         print(f"| {name} | {m['pytorch'] * 1e3:.3f} | {m['diffeo'] * 1e3:.3f} | {m['pytorch'] / m['diffeo']:.2f}x "
               f"| {m['pytorch_flat'] * 1e3:.3f} | {m['flat'] * 1e3:.3f} | {m['pytorch_flat'] / m['flat']:.2f}x "
               f"| {m['fit'] * 1e3:.3f} | {m['cxx'] * 1e3:.3f} | {m['fit'] / m['cxx']:.2f} |")
+    if libraries:
+        print_library_table(rows, list(libraries))
+
+
+def print_library_table(rows, libraries):
+    """A Python loop's step on every implementation of each flow, per optimizer, with diffeo's
+    speed-up over the fastest of the others."""
+    print()
+    print(f"| flow (batch {BATCH}, width {HIDDEN}, 1 thread) | optimizer | baseline (ms) | "
+          + " | ".join(f"{library} (ms)" for library in libraries)
+          + " | diffeo (ms) | diffeo's speed-up over the fastest other |")
+    print("|---|---|---|" + "---|" * len(libraries) + "---|---|")
+    for name, m in rows:
+        for optimizer, suffix, diffeo_key in (("torch.optim.Adam", "", "diffeo"),
+                                              ("diffeo.optim.Adam", "_flat", "flat")):
+            others = [m[f"pytorch{suffix}"]] + [m[library + suffix] for library in libraries]
+            print(f"| {name} | {optimizer} | "
+                  + " | ".join(f"{value * 1e3:.3f}" for value in others)
+                  + f" | {m[diffeo_key] * 1e3:.3f} | {min(others) / m[diffeo_key]:.2f}x |")
 
 
 if __name__ == "__main__":

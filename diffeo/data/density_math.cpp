@@ -53,8 +53,19 @@ torch::Tensor w2(const torch::Tensor& z) { return 3 * torch::exp(-0.5 * ((z - 1)
 
 torch::Tensor w3(const torch::Tensor& z) { return 3 * torch::sigmoid((z - 1) / 0.3); }
 
+// The float32 nearest to `bound` on the side of `inside`: a float32 rounding of
+// 3 pi / 2 lies above the double, outside a support that ends there.
+static float float_towards(double bound, double inside) {
+  const float f = static_cast<float>(bound);
+  if (inside < bound ? f > bound : f < bound) return std::nextafter(f, static_cast<float>(inside));
+  return f;
+}
+
 torch::Tensor draw_uniform(int64_t n, double low, double high, at::Generator generator) {
-  return low + (high - low) * torch::rand({n}, generator, torch::kFloat32);
+  // Clamped so that every draw lies in [low, high] whatever dtype it is
+  // compared in later (float32 arithmetic can round onto the rounded ends).
+  return (low + (high - low) * torch::rand({n}, generator, torch::kFloat32))
+      .clamp(float_towards(low, high), float_towards(high, low));
 }
 
 torch::Tensor draw_normal(int64_t n, at::Generator generator) {

@@ -43,7 +43,8 @@ torch::Tensor w1(const torch::Tensor& z);
 torch::Tensor w2(const torch::Tensor& z);
 torch::Tensor w3(const torch::Tensor& z);
 
-/// [n] float32 draws from Uniform[low, high).
+/// [n] float32 draws from Uniform[low, high), each within [low, high] as
+/// real numbers (also after conversion to float64).
 torch::Tensor draw_uniform(int64_t n, double low, double high, at::Generator generator);
 
 /// [n] float32 draws from N(0, 1).

@@ -37,8 +37,11 @@ torch::Tensor register_value(torch::nn::Module& module, const std::string& name,
 
 torch::Tensor in_chunks(int64_t n, int64_t chunk,
                         const std::function<torch::Tensor(int64_t start, int64_t rows)>& block) {
-  check_positive(n, "n", "in_chunks");
+  if (n < 0) throw Error("in_chunks: argument 'n' must be >= 0, got " + std::to_string(n));
   check_positive(chunk, "chunk", "in_chunks");
+  // No rows is an empty batch (log_prob_in_chunks of a [0, D] set), not a
+  // mistaken count: one empty block gives the result its shape and dtype.
+  if (n == 0) return block(0, 0);
   torch::Tensor result;
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t rows = std::min(chunk, n - start);

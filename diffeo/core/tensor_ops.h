@@ -40,8 +40,9 @@ inline constexpr int64_t kChunkRows = 100000;
 
 /// Calls `block(start, rows)` on consecutive blocks of at most `chunk` rows
 /// covering [0, n) and stacks the results along dimension 0 into one tensor
-/// with the first block's dtype and device.  Throws diffeo::Error unless n and
-/// chunk are positive.
+/// with the first block's dtype and device.  n == 0 calls `block(0, 0)` once
+/// and returns its (empty) result.  Throws diffeo::Error for n < 0 or a chunk
+/// that is not positive.
 torch::Tensor in_chunks(int64_t n, int64_t chunk,
                         const std::function<torch::Tensor(int64_t start, int64_t rows)>& block);
 

@@ -46,7 +46,7 @@ struct SampleAndLogProb {
 ///  - batch rank: x may have any number of batch dimensions, [a, b, event...]
 ///    -> [a, b], with the values the flattened batch gets.
 ///  - n: sample and sample_and_log_prob need n >= 1; n == 0 is refused, as
-///    every count in diffeo (toy data, in_chunks, sample_images): a zero count
+///    every count in diffeo (toy data, sample_images): a zero count
 ///    is almost always a mistake upstream, and an empty batch for log_prob
 ///    is what a caller with no rows has.
 class DistributionImpl : public torch::nn::Module {

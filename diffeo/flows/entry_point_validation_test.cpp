@@ -19,7 +19,7 @@
 //  - batch rank: any number of batch dimensions, [a, b, D] -> [a, b], equal to
 //    the flattened batch's values; a 0-dim input is refused for vector events.
 //  - n: sample(n) and sample_and_log_prob(n) need n >= 1; n == 0 is refused
-//    like every count in diffeo (toy data, in_chunks, sample_images).
+//    like every count in diffeo (toy data, sample_images).
 //  - context: a conditional flow needs one, of its width, with a batch shape
 //    that broadcasts to the input's, of the input's dtype; an unconditional
 //    flow ignores it.

@@ -30,7 +30,10 @@ Estimate mean_estimate(const torch::Tensor& values) {
 
 torch::Tensor log_prob_in_chunks(Distribution model, const torch::Tensor& x, int64_t chunk,
                                  const torch::Tensor& context) {
-  check_rows(x, "log_prob_in_chunks");
+  check_defined(x, "x", "log_prob_in_chunks");
+  if (x.dim() < 1)
+    throw Error("log_prob_in_chunks: argument 'x' needs a batch dimension, got shape " +
+                shape_string(x.sizes()));
   if (context.defined() && (context.dim() < 1 || context.size(0) != x.size(0)))
     throw Error("log_prob_in_chunks: argument 'context' must have one row per row of 'x' (" +
                 std::to_string(x.size(0)) + "), got shape " + shape_string(context.sizes()));

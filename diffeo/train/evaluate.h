@@ -27,7 +27,7 @@ Estimate mean_estimate(const torch::Tensor& values);
 /// `context` [n, features], evaluated `chunk` rows at a time under
 /// c10::InferenceMode with each chunk converted to the model's dtype and
 /// device (those of its first floating-point parameter or buffer).  Returns
-/// [n] in float64 on x's device.
+/// [n] in float64 on x's device ([0] for no rows, as log_prob).
 torch::Tensor log_prob_in_chunks(Distribution model, const torch::Tensor& x,
                                  int64_t chunk = kChunkRows, const torch::Tensor& context = {});
 

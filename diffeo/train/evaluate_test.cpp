@@ -44,8 +44,14 @@ TEST(InChunks, CoversEveryRowOnceInOrder) {
   const std::vector<std::pair<int64_t, int64_t>> expected{{0, 3}, {3, 3}, {6, 3}, {9, 1}};
   EXPECT_EQ(calls, expected);
   EXPECT_TRUE(torch::equal(out.select(1, 1), torch::arange(10, torch::kFloat64)));
-  expect_error([] { in_chunks(0, 3, [](int64_t, int64_t) { return torch::zeros({1}); }); },
-               {"in_chunks", "'n'", "positive"});
+  // No rows: one empty block, whose shape and dtype the result has.
+  const auto none = in_chunks(0, 3, [](int64_t start, int64_t rows) {
+    return torch::zeros({rows, 2}, torch::kFloat64) + start;
+  });
+  EXPECT_EQ(none.sizes(), torch::IntArrayRef({0, 2}));
+  EXPECT_EQ(none.scalar_type(), torch::kFloat64);
+  expect_error([] { in_chunks(-1, 3, [](int64_t, int64_t) { return torch::zeros({1}); }); },
+               {"in_chunks", "'n'", ">= 0", "-1"});
   expect_error([] { in_chunks(5, 0, [](int64_t, int64_t) { return torch::zeros({1}); }); },
                {"in_chunks", "'chunk'", "positive"});
 }
@@ -118,6 +124,7 @@ TEST(CompareWithTruth, WithoutTruthOnlyTheNll) {
 TEST(LogProbInChunks, ChunksGiveTheOnePassResultInFloat64) {
   Gaussian g(torch::kFloat32);
   const auto x = torch::randn({1003, 2}, torch::kFloat64) * 2;
+  EXPECT_EQ(log_prob_in_chunks(g.model, x.narrow(0, 0, 0), 100).sizes(), torch::IntArrayRef({0}));
   const auto chunked = log_prob_in_chunks(g.model, x, 100);
   const auto whole = log_prob_in_chunks(g.model, x);
   EXPECT_EQ(chunked.scalar_type(), torch::kFloat64);

@@ -160,10 +160,34 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
 
 int dim(const torch::Tensor& t, int64_t i) { return static_cast<int>(t.size(i)); }
 
+template <typename T>
+void multiply(const T* a, const T* b, T* out, int64_t n) {  // out may be a
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
+}
+
+// out = a * b elementwise (out may be a), as a plain loop where both are
+// contiguous and of one shape and dtype: MADE masks every weight and weight
+// gradient at every step, and at these sizes an operator's dispatch costs
+// more than its arithmetic.
+void masked(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out) {
+  if (!a.is_contiguous() || !b.is_contiguous() || !out.is_contiguous() ||
+      !a.sizes().equals(b.sizes()) || b.scalar_type() != a.scalar_type()) {
+    at::mul_out(out, a, b);
+    return;
+  }
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "masked", [&] {
+    multiply(a.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
+             a.numel());
+  });
+}
+
 // Layer l's weight as the products use it: masked (MADE) and contiguous.
 torch::Tensor effective_weight(const DenseLayers& layers, size_t l) {
   const auto& w = layers.weights[l];
-  return (layers.masks.empty() ? w : w * layers.masks[l]).contiguous();
+  if (layers.masks.empty()) return w.contiguous();
+  auto product = torch::empty(w.sizes(), w.options());
+  masked(w, layers.masks[l], product);
+  return product;
 }
 
 }  // namespace
@@ -239,7 +263,7 @@ torch::Tensor dense_backward(const DenseLayers& layers, const torch::Tensor& x,
       auto gb = torch::empty({out}, x.options());
       linear_grad_parameters(g.data_ptr<scalar_t>(), input.data_ptr<scalar_t>(),
                              gw.data_ptr<scalar_t>(), gb.data_ptr<scalar_t>(), N, in, out);
-      if (!layers.masks.empty()) gw.mul_(layers.masks[l]);
+      if (!layers.masks.empty()) masked(gw, layers.masks[l], gw);
       grad_weights[l] = gw;
       grad_biases[l] = gb;
       if (l == 0 && !need_grad_x) break;

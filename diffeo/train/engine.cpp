@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
@@ -117,11 +118,20 @@ void restore(torch::nn::Module& model, const std::vector<torch::Tensor>& copies)
   for (auto& b : model.buffers()) b.copy_(copies[i++]);
 }
 
-// Prints progress on stderr: a redrawn bar on a terminal, log lines otherwise.
-// Under a time limit the bar and lines show the minutes as well.
+// printf's "%.4f" of v, however many digits it takes.
+std::string fixed4(double v) {
+  std::string s(static_cast<size_t>(std::snprintf(nullptr, 0, "%.4f", v)), '\0');
+  std::snprintf(s.data(), s.size() + 1, "%.4f", v);
+  return s;
+}
+
+// Prints progress on stderr, a redrawn bar on a terminal and log lines
+// otherwise, or hands the log lines to FitOptions::progress_sink.  Under a
+// time limit the bar and lines show the minutes as well.
 class Progress {
  public:
-  explicit Progress(const FitOptions& o) : options_(o), tty_(::isatty(STDERR_FILENO)) {}
+  explicit Progress(const FitOptions& o)
+      : options_(o), tty_(!o.progress_sink() && ::isatty(STDERR_FILENO)) {}
   void update(int64_t step, double loss, double validation, double seconds, bool last) {
     if (!options_.progress()) return;
     const double limit = options_.time_limit();
@@ -141,9 +151,13 @@ class Progress {
       std::fprintf(stderr, "\r[%s%s] %s loss %.4f%s", std::string(filled, '#').c_str(),
                    std::string(width - filled, '.').c_str(), where, loss, last ? "\n" : "");
     } else if (last || (options_.log_every() > 0 && step % options_.log_every() == 0)) {
-      std::fprintf(stderr, "step %s loss %.4f", where, loss);
-      if (std::isfinite(validation)) std::fprintf(stderr, " validation %.4f", validation);
-      std::fprintf(stderr, "\n");
+      std::string line = "step " + std::string(where) + " loss " + fixed4(loss);
+      if (std::isfinite(validation)) line += " validation " + fixed4(validation);
+      line += "\n";
+      if (options_.progress_sink())
+        options_.progress_sink()(line);
+      else
+        std::fputs(line.c_str(), stderr);
     }
   }
 

@@ -41,6 +41,12 @@ struct FitOptions {
   /// Progress on stderr: a bar on a terminal, else a log line every log_every steps.
   TORCH_ARG(bool, progress) = false;
   TORCH_ARG(int64_t, log_every) = 250;
+  /// Where progress lines go instead of stderr (e.g. Python's sys.stderr):
+  /// each call is one log line ending in '\n' ("step 250/5000 loss 1.2345
+  /// validation 1.3000"), written every log_every steps and at the end, as
+  /// on a stderr that is not a terminal (no bar).  Called on rank 0 only, from
+  /// the thread that runs fit; an exception it throws ends the fit.
+  TORCH_ARG(std::function<void(const std::string& line)>, progress_sink) = nullptr;
   /// Stop with an error after this many consecutive non-finite steps.
   TORCH_ARG(int64_t, max_bad_steps) = 20;
   /// Called after every applied step with the step number and the batch loss

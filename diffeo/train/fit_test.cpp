@@ -100,6 +100,35 @@ TEST(Fit, OnStepSeesEveryAppliedStep) {
   EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
 }
 
+TEST(Fit, ProgressGoesToItsSinkAsLogLines) {
+  auto model = affine_model();
+  std::vector<std::string> lines;
+  const auto report =
+      fit(model, torch::randn({100, 2}),
+          FitOptions()
+              .steps(25)
+              .batch_size(50)
+              .validate_every(10)
+              .progress(true)
+              .log_every(10)
+              .progress_sink([&](const std::string& line) { lines.push_back(line); }),
+          {}, torch::randn({50, 2}));
+  // Every log_every steps and the last, whole lines whatever stderr is.
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].rfind("step 10/25 loss ", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1].rfind("step 20/25 loss ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("step 25/25 loss ", 0), 0u) << lines[2];
+  char validation[64];
+  std::snprintf(validation, sizeof validation, " validation %.4f\n",
+                report.validation_loss[0].second);
+  EXPECT_EQ(lines[0].substr(lines[0].size() - std::string(validation).size()), validation);
+  // Silent without progress.
+  lines.clear();
+  fit(model, torch::randn({100, 2}),
+      FitOptions().steps(5).progress_sink([&](const std::string& line) { lines.push_back(line); }));
+  EXPECT_TRUE(lines.empty());
+}
+
 TEST(Fit, HistoryIsWrittenAsJsonOrCsv) {
   auto model = affine_model();
   auto report = fit(model, torch::randn({100, 2}), FitOptions().steps(20).validate_every(10), {},

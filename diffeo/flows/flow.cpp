@@ -167,18 +167,6 @@ Flow build(const json& spec) {
     bijector = find(name).builder(options);
   }
   json full{{"flow", name}, {"options", to_json(options)}};
-  if (!standardize.is_null()) {
-    SpecReader s(standardize, "flow spec 'standardize'");
-    const auto mean = s.require<std::vector<double>>("mean");
-    const auto scale = s.require<std::vector<double>>("scale");
-    s.finish();
-    for (double v : scale)
-      if (!(v > 0) || !std::isfinite(v))
-        throw Error("flow spec: every 'standardize' scale must be positive, got " +
-                    number_string(v));
-    bijector = Chain({standardization(mean, scale, options.dim()), bijector});
-    full["standardize"] = {{"mean", mean}, {"scale", scale}};
-  }
   if (!logit.is_null()) {
     SpecReader l(logit, "flow spec 'logit'");
     const auto lambda = l.require<double>("lambda");
@@ -192,7 +180,31 @@ Flow build(const json& spec) {
     if (!data.is_object()) throw Error("flow spec: 'data' must be an object");
     full["data"] = data;
   }
-  return Flow(StandardNormal(options.dim()), bijector, full);
+  Flow flow(StandardNormal(options.dim()), bijector, full);
+  if (standardize.is_null()) return flow;
+  SpecReader s(standardize, "flow spec 'standardize'");
+  const auto mean = s.require<std::vector<double>>("mean");
+  const auto scale = s.require<std::vector<double>>("scale");
+  s.finish();
+  return standardized(flow, mean, scale);
+}
+
+Flow standardized(const Flow& flow, const std::vector<double>& mean,
+                  const std::vector<double>& scale) {
+  auto spec = flow->spec();
+  if (spec.contains("standardize") || spec.contains("logit"))
+    throw Error(std::string("flow spec: the flow already has '") +
+                (spec.contains("logit") ? "logit" : "standardize") +
+                "'; it cannot be standardised again");
+  for (double v : scale)
+    if (!(v > 0) || !std::isfinite(v))
+      throw Error("flow spec: every 'standardize' scale must be positive, got " + number_string(v));
+  auto to_data = standardization(mean, scale, flow->event_shape().at(0));
+  to_data->to(flow->options().dtype().toScalarType());
+  spec["standardize"] = {{"mean", mean}, {"scale", scale}};
+  Flow result(flow->base(), Chain({to_data, flow->bijector()}), spec);
+  result->train(flow->is_training());
+  return result;
 }
 
 Flow build(const std::string& name, const FlowOptions& options, const std::vector<double>& mean,

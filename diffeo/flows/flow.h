@@ -97,4 +97,15 @@ Flow build(const json& spec);
 Flow build(const std::string& name, const FlowOptions& options,
            const std::vector<double>& mean = {}, const std::vector<double>& scale = {});
 
+/// `flow` standardising data by the per-feature mean and scale (both of size
+/// dim, scales positive): the flow build() makes of flow's spec with
+/// "standardize": {mean, scale} added, sharing flow's base and bijector, so
+/// that its parameters are flow's own tensors (named "bijector.1.*" instead of
+/// "bijector.*", as in any standardised flow), in flow's dtype and mode.  It
+/// lets a flow built without data be standardised once the data are known
+/// (the Python diffeo.fit on a toy density).  diffeo::Error when flow's spec
+/// already has "standardize" or "logit", or for bad means and scales.
+Flow standardized(const Flow& flow, const std::vector<double>& mean,
+                  const std::vector<double>& scale);
+
 }  // namespace diffeo::flows

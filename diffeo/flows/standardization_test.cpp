@@ -62,5 +62,36 @@ TEST(StandardizationOf, BuildRecordsItInTheSpecAndLogProb) {
       torch::allclose(flow->log_prob(x), plain->log_prob(z) - std::log(2.0 * 0.5), 1e-5, 1e-5));
 }
 
+TEST(Standardized, IsTheFlowBuiltWithItSharingTheWeights) {
+  const Standardization s{{1.0, -2.0}, {2.0, 0.5}};
+  const auto options = FlowOptions(2).layers(2).hidden({8});
+  auto plain = build("realnvp", options);
+  plain->eval();
+  auto flow = standardized(plain, s.mean, s.scale);
+  auto built = build("realnvp", options, s);
+  EXPECT_EQ(flow->spec(), built->spec());
+  EXPECT_FALSE(flow->is_training());
+  // The same tensors as plain's (an optimizer on them keeps working), named as built's.
+  const auto weights = plain->parameters();
+  const auto named = flow->named_parameters();
+  ASSERT_EQ(named.size(), weights.size());
+  ASSERT_EQ(named.keys(), built->named_parameters().keys());
+  for (size_t i = 0; i < weights.size(); ++i)
+    EXPECT_TRUE(named[i].value().is_same(weights[i])) << named[i].key();
+  const auto x = torch::randn({6, 2});
+  EXPECT_TRUE(torch::equal(flow->log_prob(x), built->log_prob(x)));
+  // In the flow's dtype; refused twice, on a logit flow and with a bad scale.
+  auto wide = build("maf", options);
+  wide->to(torch::kFloat64);
+  EXPECT_EQ(standardized(wide, s.mean, s.scale)->log_prob(x.to(torch::kFloat64)).dtype(),
+            torch::kFloat64);
+  expect_error([&] { standardized(flow, s.mean, s.scale); }, {"already has 'standardize'"});
+  auto logit =
+      build(json{{"flow", "maf"}, {"options", to_json(options)}, {"logit", {{"lambda", 1e-6}}}});
+  expect_error([&] { standardized(logit, s.mean, s.scale); }, {"already has 'logit'"});
+  expect_error([&] { standardized(plain, s.mean, {1.0, 0.0}); }, {"scale must be positive", "0"});
+  expect_error([&] { standardized(plain, {1.0}, {1.0}); }, {"needs 2 means and scales"});
+}
+
 }  // namespace
 }  // namespace diffeo::flows

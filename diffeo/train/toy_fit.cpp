@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "diffeo/core/error.h"
-#include "diffeo/flows/standardization.h"
 
 namespace diffeo::train {
 
@@ -16,12 +15,13 @@ static void require_sampler(const data::ToyDensity& density, const std::string& 
 flows::Flow toy_flow(const std::string& flow_name, const data::ToyDensity& density,
                      flows::FlowOptions options, uint64_t seed) {
   require_sampler(density, "toy_flow");
-  // A pilot draw apart from the batches (seed) and fit's validation (seed + 1)
-  // sets the standardisation, so wide densities start well scaled.
+  return flows::build(flow_name, options.dim(2), toy_standardization(density, seed));
+}
+
+flows::Standardization toy_standardization(const data::ToyDensity& density, uint64_t seed) {
+  require_sampler(density, "toy_standardization");
   const auto pilot = density.sample(10000, at::make_generator<at::CPUGeneratorImpl>(seed + 2));
-  return flows::build(
-      flow_name, options.dim(2),
-      flows::standardization_of(pilot, "the pilot sample of '" + density.name + "'"));
+  return flows::standardization_of(pilot, "the pilot sample of '" + density.name + "'");
 }
 
 BatchSampler toy_sampler(const data::ToyDensity& density) {

@@ -6,15 +6,23 @@
 #include "diffeo/data/toy.h"
 #include "diffeo/flows/flow.h"
 #include "diffeo/flows/flow_options.h"
+#include "diffeo/flows/standardization.h"
 #include "diffeo/train/fit.h"
 
 namespace diffeo::train {
 
 /// The flow `flow_name` built for `density` the way fit_toy builds it: dim
-/// 2, standardised by a pilot sample of 10000 draws with seed + 2.
-/// diffeo::Error for a density without a sampler.
+/// 2, standardised by toy_standardization(density, seed).  diffeo::Error for
+/// a density without a sampler.
 flows::Flow toy_flow(const std::string& flow_name, const data::ToyDensity& density,
                      flows::FlowOptions options, uint64_t seed);
+
+/// The standardisation fit_toy gives its flow for a run seeded `seed`: the
+/// mean and scale of a pilot sample of 10000 draws of `density` seeded
+/// seed + 2 (apart from the batches, seed, and fit's validation, seed + 1), so
+/// that wide densities start well scaled.  diffeo::Error for a density
+/// without a sampler.
+flows::Standardization toy_standardization(const data::ToyDensity& density, uint64_t seed);
 
 /// Fresh batches of `density` (in the default dtype) for fit's sampler
 /// overload.  The density must outlive the sampler.

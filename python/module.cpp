@@ -29,15 +29,20 @@
 #include "diffeo/data/fashion_mnist.h"
 #include "diffeo/data/toy.h"
 #include "diffeo/flows/flow.h"
+#include "diffeo/flows/hint.h"
 #include "diffeo/flows/transforms.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/flat_adam.h"
 #include "diffeo/train/flow_objectives.h"
 #include "diffeo/train/image_training.h"
+#include "diffeo/train/toy_fit.h"
+#include "bindings.h"
+#include "conversions.h"
 
 namespace py = pybind11;
 namespace df = diffeo;
+using namespace diffeo::python;  // conversions.h
 
 namespace {
 
@@ -67,43 +72,10 @@ py::object to_python(const df::json& value) {
   return py::module_::import("json").attr("loads")(value.dump());
 }
 
-// A tensor argument: torch tensors as they are, numpy arrays without a copy
-// when they can be (torch.as_tensor), None as an undefined tensor.
-torch::Tensor tensor_argument(const py::object& value) {
-  if (value.is_none()) return {};
-  try {
-    return py::module_::import("torch").attr("as_tensor")(value).cast<torch::Tensor>();
-  } catch (const py::error_already_set&) {
-    throw df::Error("diffeo: expected a tensor or an array of numbers, got a " +
-                    std::string(py::str(value.get_type().attr("__name__"))));
-  }
-}
-
-c10::optional<at::Generator> generator_argument(const py::object& value) {
-  if (value.is_none()) return c10::nullopt;
-  if (py::isinstance<py::int_>(value))
-    return at::make_generator<at::CPUGeneratorImpl>(value.cast<uint64_t>());
-  return value.cast<at::Generator>();
-}
-
-// A torch.dtype (torch.float64, ...) as LibTorch's scalar type.
-torch::ScalarType scalar_type(const py::object& dtype) {
-  return py::module_::import("torch").attr("empty")(0, py::arg("dtype") = dtype).cast<torch::Tensor>().scalar_type();
-}
-
-// {name: tensor} of a module's parameters (and, with buffers, its buffers, detached).
-py::dict named_tensors(const torch::nn::Module& module, bool buffers) {
-  py::dict out;
-  for (const auto& p : module.named_parameters())
-    out[py::str(p.key())] = buffers ? p.value().detach() : p.value();
-  if (buffers)
-    for (const auto& b : module.named_buffers()) out[py::str(b.key())] = b.value().detach();
-  return out;
-}
-
 // The methods every distribution holder (Distribution, Flow) has in Python.
 template <typename Holder>
 void distribution_methods(py::class_<Holder>& c) {
+  module_methods(c);
   c.def("log_prob",
         [](Holder& d, const py::object& x, const py::object& context) {
           const auto xs = tensor_argument(x), c = tensor_argument(context);
@@ -133,20 +105,6 @@ void distribution_methods(py::class_<Holder>& c) {
            },
            py::arg("n"), py::arg("context") = py::none(), py::arg("generator") = py::none(),
            "(samples, their log p) in one pass")
-      .def("parameters", [](Holder& d) { return d->parameters(); },
-           "The trainable tensors (the model's own: optimizers update them in place)")
-      .def("named_parameters", [](Holder& d) { return named_tensors(*d, false); },
-           "{name: tensor} of the trainable tensors")
-      .def("state_dict", [](Holder& d) { return named_tensors(*d, true); },
-           "{name: tensor} of parameters and buffers (detached views)")
-      .def("to",
-           [](Holder& d, const py::object& dtype) {
-             d->to(scalar_type(dtype));
-             return d;
-           },
-           py::arg("dtype"), "Converts the parameters to dtype (e.g. torch.float64); returns self")
-      .def("train", [](Holder& d, bool on) { d->train(on); return d; }, py::arg("mode") = true)
-      .def("eval", [](Holder& d) { d->eval(); return d; })
       .def_property_readonly("event_shape", [](Holder& d) { return d->event_shape(); })
       .def_property_readonly("context_features", [](Holder& d) { return d->context_features(); });
 }
@@ -157,27 +115,99 @@ df::flows::Flow build_flow(const std::string& name, int64_t dim, const py::kwarg
   return df::flows::build(df::json{{"flow", name}, {"options", object}});
 }
 
-py::dict fit_flow(df::Distribution flow, const py::object& data, const py::object& context,
-                  const py::object& validation, int64_t steps, int64_t batch_size, double lr,
-                  uint64_t seed, const std::string& schedule, double clip_grad_norm,
-                  int64_t validate_every, bool progress, const py::object& labels, int64_t classes,
-                  double time_limit, const std::string& checkpoint, int64_t checkpoint_every,
-                  int64_t stop_after, bool resume) {
-  const auto options = df::train::FitOptions()
-                           .steps(steps)
-                           .batch_size(batch_size)
-                           .learning_rate(lr)
-                           .seed(seed)
-                           .schedule(schedule)
-                           .clip_grad_norm(clip_grad_norm)
-                           .validate_every(validate_every)
-                           .progress(progress)
-                           .time_limit(time_limit)
-                           .checkpoint(checkpoint)
-                           .checkpoint_every(checkpoint_every)
-                           .stop_after(stop_after)
-                           .resume(resume);
+// Progress lines on Python's sys.stderr (where a notebook shows them), with
+// the GIL taken back: the engine runs without it.
+void write_to_python_stderr(const std::string& line) {
+  py::gil_scoped_acquire gil;
+  const auto stream = py::module_::import("sys").attr("stderr");
+  if (stream.is_none()) return;  // pythonw: no stderr at all
+  stream.attr("write")(line);
+  stream.attr("flush")();
+}
+
+// The options fit and fit_reverse_kl share.
+df::train::FitOptions fit_options(int64_t steps, int64_t batch_size, double lr, uint64_t seed,
+                                  double clip_grad_norm, int64_t validate_every, bool progress) {
+  auto options = df::train::FitOptions()
+                     .steps(steps)
+                     .batch_size(batch_size)
+                     .learning_rate(lr)
+                     .seed(seed)
+                     .clip_grad_norm(clip_grad_norm)
+                     .validate_every(validate_every)
+                     .progress(progress);
+  if (progress) options.progress_sink(write_to_python_stderr);
+  return options;
+}
+
+// Maximum likelihood of ConditionalHINT's joint log p(x, y): x the data, y the context.
+df::train::FitReport fit_hint(df::flows::ConditionalHINT hint, const py::object& data,
+                              const py::object& context, const py::object& validation,
+                              const py::object& validation_context,
+                              const df::train::FitOptions& options) {
+  if (py::isinstance<py::str>(data))
+    throw df::Error("diffeo.fit: a ConditionalHINT trains on pairs (x, y): data x [n, x_dim] and "
+                    "context y [n, y_dim], not on a toy density");
+  const auto x = tensor_argument(data), y = tensor_argument(context);
+  const auto vx = tensor_argument(validation), vy = tensor_argument(validation_context);
+  if (!y.defined())
+    throw df::Error("diffeo.fit: a ConditionalHINT needs argument 'context': its observations y "
+                    "[n, y_dim], one row per row of data");
+  if (vx.defined() != vy.defined())
+    throw df::Error("diffeo.fit: a ConditionalHINT validates on pairs: give both 'validation' (x) "
+                    "and 'validation_context' (y), or neither");
+  df::train::MaximumLikelihood objective(
+      hint.ptr(), [hint](const torch::Tensor& xs, const torch::Tensor& ys) mutable {
+        return hint->log_prob(xs, ys);
+      });
+  if (vx.defined()) objective.validate_on(vx, vy);
+  df::train::TensorDataSet pairs({{"x", x}, {"y", y}});
+  py::gil_scoped_release release;
+  return df::train::fit(objective, pairs, options);
+}
+
+// fit's model: a Flow fitted to a toy density by name gets the standardisation
+// `diffeo train --density` gives its flow (train::toy_standardization), unless
+// its spec has one (or a logit) already: the Python object then holds the
+// standardised flow, whose parameters are the same tensors.
+df::Distribution fit_model(const py::object& model, const py::object& data, uint64_t seed,
+                           bool standardize) {
+  if (!py::isinstance<df::flows::Flow>(model) && !py::isinstance<df::Distribution>(model))
+    throw df::Error("diffeo.fit: argument 'flow' must be a Flow, a Distribution or a "
+                    "ConditionalHINT, got a " +
+                    std::string(py::str(model.get_type().attr("__name__"))));
+  if (standardize && py::isinstance<py::str>(data) && py::isinstance<df::flows::Flow>(model)) {
+    auto& flow = model.cast<df::flows::Flow&>();
+    if (!flow->spec().contains("standardize") && !flow->spec().contains("logit")) {
+      const auto s = df::train::toy_standardization(df::data::toy(data.cast<std::string>()), seed);
+      flow = df::flows::standardized(flow, s.mean, s.scale);
+    }
+  }
+  return model.cast<df::Distribution>();
+}
+
+py::dict fit(const py::object& model, const py::object& data, const py::object& context,
+             const py::object& validation, int64_t steps, int64_t batch_size, double lr,
+             uint64_t seed, const std::string& schedule, double clip_grad_norm,
+             int64_t validate_every, bool progress, const py::object& labels, int64_t classes,
+             double time_limit, const std::string& checkpoint, int64_t checkpoint_every,
+             int64_t stop_after, bool resume, const py::object& validation_context,
+             bool standardize) {
+  const auto options =
+      fit_options(steps, batch_size, lr, seed, clip_grad_norm, validate_every, progress)
+          .schedule(schedule)
+          .time_limit(time_limit)
+          .checkpoint(checkpoint)
+          .checkpoint_every(checkpoint_every)
+          .stop_after(stop_after)
+          .resume(resume);
   df::train::FitReport report;
+  if (py::isinstance<df::flows::ConditionalHINT>(model)) {
+    report = fit_hint(model.cast<df::flows::ConditionalHINT>(), data, context, validation,
+                      validation_context, options);
+    return to_python(report.to_json()).cast<py::dict>();
+  }
+  auto flow = fit_model(model, data, seed, standardize);
   if (py::isinstance<py::str>(data)) {  // a toy density's fresh batches
     const auto& density = df::data::toy(data.cast<std::string>());
     if (!density.sample)
@@ -190,25 +220,28 @@ py::dict fit_flow(df::Distribution flow, const py::object& data, const py::objec
   } else if (const auto x = tensor_argument(data); x.dim() == 4 && !x.is_floating_point()) {
     // 8-bit images [N, C, H, W]: dequantised afresh each batch, labels as one-hot context.
     const auto y = tensor_argument(labels), v = tensor_argument(validation);
+    const auto v_labels = tensor_argument(validation_context);
     df::train::ImageBatches batches(x, y, classes);
     torch::Tensor held_out, held_out_context;
     if (v.defined()) {
       auto noise = at::make_generator<at::CPUGeneratorImpl>(seed + 1);
       held_out = df::data::dequantize(v, noise).flatten(1);
+      if (v_labels.defined()) held_out_context = df::train::one_hot(v_labels, classes);
     }
     py::gil_scoped_release release;
     report = df::train::fit(flow, batches, options, held_out, held_out_context);
   } else {
     const auto c = tensor_argument(context), v = tensor_argument(validation);
+    const auto vc = tensor_argument(validation_context);
     py::gil_scoped_release release;
-    report = df::train::fit(flow, x, options, c, v);
+    report = df::train::fit(flow, x, options, c, v, vc);
   }
   return to_python(report.to_json()).cast<py::dict>();
 }
 
 py::dict fit_reverse_kl(df::Distribution model, const py::object& target, int64_t steps,
                         int64_t batch_size, double lr, uint64_t seed, double clip_grad_norm,
-                        int64_t validate_every) {
+                        int64_t validate_every, bool progress) {
   if (!PyCallable_Check(target.ptr()) && !py::isinstance<df::data::ToyDensity>(target))
     throw df::Error("diffeo.fit_reverse_kl: argument 'target' must be a callable x -> log p~(x) "
                     "or a toy density");
@@ -221,13 +254,7 @@ py::dict fit_reverse_kl(df::Distribution model, const py::object& target, int64_
       return target(x).cast<torch::Tensor>();
     };
   }
-  const auto options = df::train::FitOptions()
-                           .steps(steps)
-                           .batch_size(batch_size)
-                           .learning_rate(lr)
-                           .seed(seed)
-                           .clip_grad_norm(clip_grad_norm)
-                           .validate_every(validate_every);
+  const auto options = fit_options(steps, batch_size, lr, seed, clip_grad_norm, validate_every, progress);
   df::train::FitReport report;
   {
     py::gil_scoped_release release;
@@ -266,8 +293,10 @@ flow's parameters, so .backward() trains it with any torch.optim optimizer.)");
   distribution.def(py::init([](const df::flows::Flow& f) { return df::Distribution(f); }), py::arg("flow"));
   py::implicitly_convertible<df::flows::Flow, df::Distribution>();
 
-  py::class_<df::Bijector>(m, "Bijector", R"(An invertible map: forward = base -> data (sampling),
-inverse = data -> base (density), each with its log|det J|.)")
+  py::class_<df::Bijector> bijector(m, "Bijector", R"(An invertible map: forward = base -> data (sampling),
+inverse = data -> base (density), each with its log|det J|.)");
+  module_methods(bijector);
+  bijector
       .def("forward",
            [](df::Bijector& b, const py::object& x, const py::object& c) {
              return b->forward(tensor_argument(x), tensor_argument(c));
@@ -289,15 +318,7 @@ inverse = data -> base (density), each with its log|det J|.)")
              auto r = b->inverse_and_log_det(tensor_argument(y), tensor_argument(c));
              return py::make_tuple(r.output, r.log_det);
            },
-           py::arg("y"), py::arg("context") = py::none(), "(x, log|det dx/dy|)")
-      .def("parameters", [](df::Bijector& b) { return b->parameters(); })
-      .def("to",
-           [](df::Bijector& b, const py::object& dtype) {
-             b->to(scalar_type(dtype));
-             return b;
-           },
-           py::arg("dtype"), "Converts the parameters to dtype; returns the bijector")
-      .def("named_parameters", [](df::Bijector& b) { return named_tensors(*b, false); });
+           py::arg("y"), py::arg("context") = py::none(), "(x, log|det dx/dy|)");
   // Numbers or tensors, as the C++ constructors take them.
   m.def("Shift", [](const py::object& loc, bool learnable) {
           return df::Bijector(py::isinstance<py::float_>(loc) || py::isinstance<py::int_>(loc)
@@ -421,6 +442,9 @@ inverse = data -> base (density), each with its log|det J|.)")
           return df::Distribution(df::Transformed(base, bijector));
         }, py::arg("base"), py::arg("bijector"), "The distribution of bijector.forward(z), z ~ base");
 
+  bind_image_bijectors(m);
+  bind_hint(m);
+
   m.def("build_flow", &build_flow, py::arg("name"), py::arg("dim"),
         "Builds flow `name` (see flow_names()) over vectors of size dim; keyword "
         "options as FlowOptions and the CLI name them (layers, hidden, bins, transform, "
@@ -432,20 +456,26 @@ inverse = data -> base (density), each with its log|det J|.)")
   m.def("save", &df::io::save, py::arg("flow"), py::arg("path"),
         "Writes the flow to a model file the CLI reads (atomically)");
   m.def("load", &df::io::load, py::arg("path"), "Reads a model file written by save or the CLI");
-  m.def("fit", &fit_flow, py::arg("flow"), py::arg("data"), py::arg("context") = py::none(),
+  m.def("fit", &fit, py::arg("flow"), py::arg("data"), py::arg("context") = py::none(),
         py::arg("validation") = py::none(), py::arg("steps") = 5000, py::arg("batch_size") = 256,
         py::arg("lr") = 1e-3, py::arg("seed") = 0, py::arg("schedule") = "cosine",
         py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250, py::arg("progress") = false,
         py::arg("labels") = py::none(), py::arg("classes") = 10, py::arg("time_limit") = 0.0,
         py::arg("checkpoint") = "", py::arg("checkpoint_every") = 0, py::arg("stop_after") = 0,
-        py::arg("resume") = false,
-        "Maximum likelihood with the C++ training engine on a data tensor [n, dim], the name of "
-        "a toy density (fresh batches), or 8-bit images [N, C, H, W] (uint8: dequantised afresh "
-        "each batch; labels [N] give a conditional flow one-hot context; validation: held-out "
-        "8-bit images); time_limit in seconds (0: none); checkpoint: a file written every "
+        py::arg("resume") = false, py::arg("validation_context") = py::none(),
+        py::arg("standardize") = true,
+        "Maximum likelihood with the C++ training engine on a data tensor [n, dim] (context: its "
+        "rows' context), the name of a toy density (fresh batches), or 8-bit images [N, C, H, W] "
+        "(uint8: dequantised afresh each batch; labels [N] give a conditional flow one-hot "
+        "context; validation: held-out 8-bit images, validation_context their labels). On a toy "
+        "density a Flow built without standardisation is first standardised by a pilot sample "
+        "(10000 draws seeded seed + 2) as `diffeo train --density` does (the flow's spec then "
+        "has 'standardize'; standardize=False leaves it as built). A ConditionalHINT trains on "
+        "its joint log p(x, y): data x, context y (validation and validation_context: held-out "
+        "pairs). time_limit in seconds (0: none); checkpoint: a file written every "
         "checkpoint_every steps and at stop_after, from which resume=True continues the run "
-        "bit-identically (train/checkpoint.h). Returns the history as a dict. The GIL is "
-        "released while it runs.");
+        "bit-identically (train/checkpoint.h); progress=True writes a log line every 250 steps "
+        "to sys.stderr. Returns the history as a dict. The GIL is released while it runs.");
   m.def("fashion_mnist",
         [](const std::string& split, int64_t downsample) {
           auto set = df::data::fashion_mnist(split);
@@ -502,9 +532,10 @@ setting p.grad = None would cut a gradient off the buffer.)")
 
   m.def("fit_reverse_kl", &fit_reverse_kl, py::arg("model"), py::arg("target"),
         py::arg("steps") = 5000, py::arg("batch_size") = 256, py::arg("lr") = 1e-3, py::arg("seed") = 0,
-        py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250,
+        py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250, py::arg("progress") = false,
         "Fits the model to an unnormalised target (a callable x -> log p~(x), or a toy density) "
-        "by minimising the reverse KL with the C++ engine; returns the history");
+        "by minimising the reverse KL with the C++ engine (progress=True: log lines on "
+        "sys.stderr); returns the history");
 
   py::class_<df::data::ToyDensity>(m, "ToyDensity", "A toy density of the reference project")
       .def_readonly("name", &df::data::ToyDensity::name)

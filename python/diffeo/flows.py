@@ -10,6 +10,8 @@ def build(name, dim=None, spec=None, standardize=None, logit=None, **options):
 
     standardize: data [n, dim] (a tensor or array); the flow then models
     (x - mean) / std internally, as the CLI does, and works in data units.
+    (diffeo.fit on a toy density by name standardises a flow built without
+    it by a pilot sample, as `diffeo train --density` does.)
     logit: lambda of the MAF paper's logit preprocessing for image flows (data
     in [0, 1]^dim, e.g. 1e-6; give image_shape=[C, H, W] too), as
     `diffeo train --dataset` builds them."""

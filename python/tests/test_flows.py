@@ -1,6 +1,9 @@
 """The Python package against the C++ core: real numbers, gradients, errors, files."""
 
+import contextlib
+import io
 import os
+import re
 import subprocess
 import threading
 import time
@@ -90,6 +93,72 @@ def test_fit_on_a_toy_density_by_name():
     assert history["steps"] == 50 and len(history["validation_loss"]) == 2
 
 
+def test_fit_on_a_toy_density_standardises_the_flow_as_the_cli_does(tmp_path):
+    banana = diffeo.densities.get("banana")
+    flow = diffeo.flows.build("realnvp", dim=2, layers=4, hidden=[32, 32], seed=1)
+    weights = flow.parameters()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the CLI's default --threads
+    try:
+        diffeo.fit(flow, "banana", steps=100, lr=3e-3, seed=1)
+    finally:
+        torch.set_num_threads(threads)
+    # By the pilot sample of `diffeo train --density`: 10000 draws seeded seed + 2.
+    pilot = banana.sample(10000, seed=3).double()
+    assert flow.spec["standardize"]["mean"] == pytest.approx(pilot.mean(0).tolist(), rel=1e-12)
+    assert flow.spec["standardize"]["scale"] == pytest.approx(pilot.std(0).tolist(), rel=1e-12)
+    assert all(a is b for a, b in zip(flow.parameters(), weights, strict=True))  # the same tensors
+    path = str(tmp_path / "cli.flow")
+    subprocess.run([os.environ["DIFFEO_CLI"], "train", "--density", "banana", "--flow", "realnvp", "--layers", "4",
+                    "--hidden", "32,32", "--steps", "100", "--lr", "3e-3", "--seed", "1", "--quiet", "--out", path],
+                   capture_output=True, check=True)
+    cli = diffeo.load(path)
+    test = banana.sample(4000, seed=9)
+    floor = -banana.log_prob(test).mean().item()
+    with torch.no_grad():
+        assert cli.spec == flow.spec and torch.equal(cli.log_prob(test), flow.log_prob(test))  # bit for bit
+        nll = -flow.log_prob(test).mean().item()
+    assert nll < floor + 0.05
+    # standardize=False: the flow as built, which ends the same run further from the banana.
+    plain = diffeo.flows.build("realnvp", dim=2, layers=4, hidden=[32, 32], seed=1)
+    diffeo.fit(plain, "banana", steps=100, lr=3e-3, seed=1, standardize=False)
+    with torch.no_grad():
+        assert "standardize" not in plain.spec and -plain.log_prob(test).mean().item() > nll + 0.05
+    saved = str(tmp_path / "python.flow")
+    diffeo.save(flow, saved)
+    with torch.no_grad():
+        assert torch.equal(diffeo.load(saved).log_prob(test), flow.log_prob(test))
+
+
+def test_fit_keeps_a_flows_own_standardisation_and_dtype():
+    data = diffeo.densities.get("banana").sample(500, seed=1)
+    given = diffeo.flows.build("maf", dim=2, layers=2, hidden=[8], standardize=data)
+    spec = given.spec
+    diffeo.fit(given, "banana", steps=5, validate_every=0)
+    assert given.spec == spec
+    wide = diffeo.flows.build("maf", dim=2, layers=2, hidden=[8]).to(torch.float64).eval()
+    diffeo.fit(wide, "banana", steps=5, validate_every=0)
+    assert "standardize" in wide.spec and wide.log_prob(data.double()).dtype == torch.float64
+    composed = diffeo.Transformed(diffeo.StandardNormal(2), diffeo.Chain([diffeo.Shift(torch.zeros(2))]))
+    assert diffeo.fit(composed, "banana", steps=5, validate_every=0)["steps"] == 5  # no spec: as built
+
+
+def test_progress_goes_to_pythons_stderr(capsys):
+    flow = diffeo.flows.build("maf", dim=2, layers=2, hidden=[8])
+    data = diffeo.densities.get("banana").sample(2000, seed=1)
+    diffeo.fit(flow, data, steps=500, batch_size=64, validation=data[:500], validate_every=250, progress=True)
+    lines = capsys.readouterr().err.splitlines()  # sys.stderr, where a notebook shows it
+    assert [line.split(" loss ")[0] for line in lines] == ["step 250/500", "step 500/500"]
+    assert re.fullmatch(r"step 250/500 loss -?\d+\.\d{4} validation -?\d+\.\d{4}", lines[0])
+    stream = io.StringIO()
+    with contextlib.redirect_stderr(stream):
+        diffeo.fit_reverse_kl(flow, diffeo.densities.get("banana"), steps=20, batch_size=64, validate_every=0,
+                              progress=True)
+    assert re.fullmatch(r"step 20/20 loss -?\d+\.\d{4}\n", stream.getvalue())
+    diffeo.fit(flow, data, steps=10)
+    assert capsys.readouterr().err == ""
+
+
 def test_bad_arguments_raise_diffeo_error():
     flow = diffeo.flows.build("maf", dim=2, layers=2, hidden=[8])
     assert issubclass(diffeo.Error, ValueError)
@@ -104,6 +173,8 @@ def test_bad_arguments_raise_diffeo_error():
         (lambda: flow.log_prob(torch.zeros(3, 2, dtype=torch.float64)), "dtype float64"),
         (lambda: flow.log_prob(torch.zeros(3, 2, dtype=torch.int64)), "floating-point"),
         (lambda: flow.log_prob("abc"), "tensor or an array"),
+        (lambda: diffeo.fit("maf", "banana"), "must be a Flow"),
+        (lambda: diffeo.fit(flow, "half_circle", steps=5), "no sampler"),
     ]
     for call, words in cases:
         with pytest.raises(diffeo.Error, match=words):

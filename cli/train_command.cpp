@@ -53,7 +53,10 @@ TrainArgs with_defaults(TrainArgs a) {
   const flows::FlowOptions flow(2);
   if (a.steps == 0) a.steps = fit.steps();
   if (a.batch_size == 0) a.batch_size = fit.batch_size();
-  if (a.learning_rate == 0) a.learning_rate = fit.learning_rate();
+  if (a.learning_rate == 0) {
+    require_flow(a.flow, kCommand);
+    a.learning_rate = flows::default_learning_rate(a.flow);
+  }
   if (a.bins == 0) a.bins = flow.bins();
   if (a.order == 0) a.order = flow.order();
   if (a.hidden.empty()) a.hidden = "64,64";
@@ -213,7 +216,8 @@ void add_train_command(CLI::App& app) {
                       "Optimisation steps (default 5000; --dataset: until --minutes)");
   command->add_option("--batch-size", a->batch_size, "Rows per step (default 256; images 64)");
   command->add_option("--lr", a->learning_rate,
-                      "Adam's initial learning rate, cosine decay (default 1e-3; images per flow)");
+                      "Adam's initial learning rate, cosine decay (default 1e-3, bernstein 0.02; "
+                      "images per flow)");
   command->add_option("--layers", a->layers, "Flow layers (0: the flow's default)")
       ->capture_default_str();
   command->add_option("--hidden", a->hidden,

@@ -186,15 +186,27 @@ df::Distribution fit_model(const py::object& model, const py::object& data, uint
   return model.cast<df::Distribution>();
 }
 
+// lr=None: the flow's default learning rate (flows::default_learning_rate).
+double learning_rate_for(const py::object& model, const py::object& lr) {
+  if (!lr.is_none()) return lr.cast<double>();
+  if (py::isinstance<df::flows::Flow>(model)) {
+    const auto spec = model.cast<df::flows::Flow>()->spec();
+    if (spec.is_object() && spec.contains("flow"))
+      return df::flows::default_learning_rate(spec["flow"].get<std::string>());
+  }
+  return df::flows::kDefaultLearningRate;
+}
+
 py::dict fit(const py::object& model, const py::object& data, const py::object& context,
-             const py::object& validation, int64_t steps, int64_t batch_size, double lr,
+             const py::object& validation, int64_t steps, int64_t batch_size, const py::object& lr,
              uint64_t seed, const std::string& schedule, double clip_grad_norm,
              int64_t validate_every, bool progress, const py::object& labels, int64_t classes,
              double time_limit, const std::string& checkpoint, int64_t checkpoint_every,
              int64_t stop_after, bool resume, const py::object& validation_context,
              bool standardize) {
   const auto options =
-      fit_options(steps, batch_size, lr, seed, clip_grad_norm, validate_every, progress)
+      fit_options(steps, batch_size, learning_rate_for(model, lr), seed, clip_grad_norm,
+                  validate_every, progress)
           .schedule(schedule)
           .time_limit(time_limit)
           .checkpoint(checkpoint)
@@ -458,7 +470,7 @@ inverse = data -> base (density), each with its log|det J|.)");
   m.def("load", &df::io::load, py::arg("path"), "Reads a model file written by save or the CLI");
   m.def("fit", &fit, py::arg("flow"), py::arg("data"), py::arg("context") = py::none(),
         py::arg("validation") = py::none(), py::arg("steps") = 5000, py::arg("batch_size") = 256,
-        py::arg("lr") = 1e-3, py::arg("seed") = 0, py::arg("schedule") = "cosine",
+        py::arg("lr") = py::none(), py::arg("seed") = 0, py::arg("schedule") = "cosine",
         py::arg("clip_grad_norm") = 5.0, py::arg("validate_every") = 250, py::arg("progress") = false,
         py::arg("labels") = py::none(), py::arg("classes") = 10, py::arg("time_limit") = 0.0,
         py::arg("checkpoint") = "", py::arg("checkpoint_every") = 0, py::arg("stop_after") = 0,

@@ -81,13 +81,21 @@ TORCH_MODULE(Flow);
 /// Builds a flow's bijector (data <- base) from options.
 using BijectorBuilder = std::function<Bijector(const FlowOptions&)>;
 
-/// Registers a builder under `name` (done for the built-in flows).
+/// Adam's initial learning rate for a flow unless the caller names one.
+constexpr double kDefaultLearningRate = 1e-3;
+
+/// Registers a builder under `name` (done for the built-in flows), with the
+/// learning rate its training starts from by default.
 void register_flow(const std::string& name, const std::string& description,
-                   BijectorBuilder builder);
+                   BijectorBuilder builder, double learning_rate = kDefaultLearningRate);
 /// Names of every registered flow, in registration order.
 std::vector<std::string> flow_names();
 /// One-line description of a registered flow.
 std::string flow_description(const std::string& name);
+/// The learning rate that reaches a flow's documented results in the default
+/// steps (kDefaultLearningRate; the Bernstein flow's polynomial coefficients
+/// need 0.02): what `diffeo train` and Python's fit use without --lr / lr=.
+double default_learning_rate(const std::string& name);
 
 /// Builds the flow a spec describes (see FlowImpl); diffeo::Error for an
 /// unknown flow name (listing the known ones) or bad options.

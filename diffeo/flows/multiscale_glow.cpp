@@ -49,9 +49,14 @@ class Builder {
       members.push_back(invertible_conv_1x1(c, options_.seed() + index * steps_ + k));
       members.push_back(ConvCoupling(c, conditioner(c / 2, c - c / 2), transform_));
     }
-    if (index + 1 < levels_)
-      members.push_back(
-          FactorOut(c, level(index + 1, c / 2), conditioner(c / 2, c - c / 2), transform_));
+    if (index + 1 < levels_) {
+      // The inner levels first, then this conditioner, in statements: both
+      // draw from the global generator, and the order of a call's arguments
+      // is the compiler's choice (clang's left to right is kept).
+      auto inner = level(index + 1, c / 2);
+      auto net = conditioner(c / 2, c - c / 2);
+      members.push_back(FactorOut(c, inner, net, transform_));
+    }
     members.push_back(Squeeze());
     return Chain(members);
   }

@@ -4,6 +4,7 @@
 #include "diffeo/bijectors/bernstein_transform.h"
 #include "diffeo/bijectors/coupling.h"
 #include "diffeo/bijectors/spline_transform.h"
+#include "diffeo/core/error.h"
 #include "diffeo/nn/mlp.h"
 
 namespace diffeo::flows {
@@ -26,6 +27,9 @@ Transform make_transform(const FlowOptions& options) {
     bernstein.bound = options.bound();
     return bernstein_transform(options.order(), bernstein);
   }
+  if (options.transform() != "spline")
+    throw Error("make_transform: argument 'transform' is '" + options.transform() +
+                "'; the transforms are affine, spline and bernstein");
   spline::SplineOptions spline;
   spline.bound = options.bound();
   return spline_transform(options.bins(), spline);

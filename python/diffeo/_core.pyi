@@ -131,7 +131,7 @@ def save(flow: Flow, path: str) -> None: ...
 def load(path: str) -> Flow: ...
 def fit(flow: Union[Flow, Distribution, ConditionalHINT], data: Union[TensorLike, str],
         context: Optional[TensorLike] = ..., validation: Optional[TensorLike] = ..., steps: int = ...,
-        batch_size: int = ..., lr: float = ..., seed: int = ..., schedule: str = ..., clip_grad_norm: float = ...,
+        batch_size: int = ..., lr: Optional[float] = ..., seed: int = ..., schedule: str = ..., clip_grad_norm: float = ...,
         validate_every: int = ..., progress: bool = ..., labels: Optional[TensorLike] = ..., classes: int = ...,
         time_limit: float = ..., checkpoint: str = ..., checkpoint_every: int = ..., stop_after: int = ...,
         resume: bool = ..., validation_context: Optional[TensorLike] = ...,

@@ -143,6 +143,23 @@ def test_fit_keeps_a_flows_own_standardisation_and_dtype():
     assert diffeo.fit(composed, "banana", steps=5, validate_every=0)["steps"] == 5  # no spec: as built
 
 
+def test_fit_starts_from_the_flows_default_learning_rate():
+    # The Bernstein flow's coefficients need 0.02 (docs/results.md); the others 1e-3.
+    data = torch.randn(500, 1) * 2
+    runs = {}
+    for lr in (None, 0.02, 1e-3):
+        flow = diffeo.flows.build("bernstein", dim=1, order=8, seed=0)
+        diffeo.fit(flow, data, steps=30, batch_size=64, lr=lr, validate_every=0)
+        runs[lr] = flow.log_prob(data).detach()
+    assert torch.equal(runs[None], runs[0.02])
+    assert not torch.equal(runs[None], runs[1e-3])
+    maf_default, maf_explicit = (diffeo.flows.build("maf", dim=2, seed=0) for _ in range(2))
+    x = torch.randn(300, 2)
+    diffeo.fit(maf_default, x, steps=10, batch_size=64, validate_every=0)
+    diffeo.fit(maf_explicit, x, steps=10, batch_size=64, lr=1e-3, validate_every=0)
+    assert torch.equal(maf_default.log_prob(x), maf_explicit.log_prob(x))
+
+
 def test_progress_goes_to_pythons_stderr(capsys):
     flow = diffeo.flows.build("maf", dim=2, layers=2, hidden=[8])
     data = diffeo.densities.get("banana").sample(2000, seed=1)

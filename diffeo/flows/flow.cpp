@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <tuple>
+#include <utility>
 
 #include "diffeo/bijectors/affine.h"
 #include "diffeo/bijectors/block.h"
@@ -22,15 +24,68 @@
 
 namespace diffeo::flows {
 
+namespace {
+
+// The mean and scale of a spec's "standardize_context" for `features` context
+// features: finite means, positive finite scales.
+std::pair<std::vector<double>, std::vector<double>> context_standardization(const json& entry,
+                                                                            int64_t features) {
+  SpecReader s(entry, "flow spec 'standardize_context'");
+  auto mean = s.require<std::vector<double>>("mean");
+  auto scale = s.require<std::vector<double>>("scale");
+  s.finish();
+  if (features == 0)
+    throw Error("flow spec: 'standardize_context' needs a conditional flow (context_features > 0)");
+  if (static_cast<int64_t>(mean.size()) != features ||
+      static_cast<int64_t>(scale.size()) != features)
+    throw Error("flow spec: 'standardize_context' needs " + std::to_string(features) +
+                " means and scales (one per context feature), got " +
+                std::to_string(mean.size()) + " and " + std::to_string(scale.size()));
+  for (double v : mean)
+    if (!std::isfinite(v))
+      throw Error("flow spec: every 'standardize_context' mean must be finite, got " +
+                  number_string(v));
+  for (double v : scale)
+    if (!(v > 0) || !std::isfinite(v))
+      throw Error("flow spec: every 'standardize_context' scale must be positive, got " +
+                  number_string(v));
+  return {std::move(mean), std::move(scale)};
+}
+
+}  // namespace
+
 FlowImpl::FlowImpl(Distribution base, Bijector bijector, json spec)
     : TransformedImpl(std::move(base), std::move(bijector)), spec_(std::move(spec)) {
   // A conditional flow refuses a call without its context by name ("Flow:
   // argument 'context' ..."), before any conditioner sees it.
   if (spec_.is_object() && spec_.contains("options"))
     set_context_features(flow_options().context_features());
+  if (spec_.is_object() && spec_.contains("standardize_context"))
+    std::tie(context_mean_, context_scale_) = context_standardization(
+        spec_.at("standardize_context"), flow_options().context_features());
 }
 
-torch::Tensor FlowImpl::log_prob_impl(const torch::Tensor& y, const torch::Tensor& context) {
+torch::Tensor FlowImpl::conditioner_context(const torch::Tensor& context) const {
+  if (!context.defined() || context_mean_.empty()) return context;
+  const auto options = context.options();
+  return (context - torch::tensor(context_mean_, torch::kFloat64).to(options)) /
+         torch::tensor(context_scale_, torch::kFloat64).to(options);
+}
+
+torch::Tensor FlowImpl::sample_impl(torch::IntArrayRef sample_shape, const torch::Tensor& context,
+                                    c10::optional<at::Generator> generator) {
+  return TransformedImpl::sample_impl(sample_shape, conditioner_context(context), generator);
+}
+
+SampleAndLogProb FlowImpl::sample_and_log_prob_impl(torch::IntArrayRef sample_shape,
+                                                    const torch::Tensor& context,
+                                                    c10::optional<at::Generator> generator) {
+  return TransformedImpl::sample_and_log_prob_impl(sample_shape, conditioner_context(context),
+                                                   generator);
+}
+
+torch::Tensor FlowImpl::log_prob_impl(const torch::Tensor& y, const torch::Tensor& raw_context) {
+  const auto context = conditioner_context(raw_context);
   // The context per row of y, when it broadcasts to one (else the plain path
   // reports the mismatch).
   auto batch = y.sizes().slice(0, y.dim() - 1).vec();
@@ -165,6 +220,7 @@ Flow build(const json& spec) {
   const auto standardize = reader.get<json>("standardize", json());
   const auto logit = reader.get<json>("logit", json());
   const auto data = reader.get<json>("data", json());
+  const auto standardize_context = reader.get<json>("standardize_context", json());
   reader.finish();
   if (!standardize.is_null() && !logit.is_null())
     throw Error("flow spec: give 'standardize' or 'logit', not both");
@@ -190,6 +246,7 @@ Flow build(const json& spec) {
     if (!data.is_object()) throw Error("flow spec: 'data' must be an object");
     full["data"] = data;
   }
+  if (!standardize_context.is_null()) full["standardize_context"] = standardize_context;
   Flow flow(StandardNormal(options.dim()), bijector, full);
   if (standardize.is_null()) return flow;
   SpecReader s(standardize, "flow spec 'standardize'");
@@ -213,6 +270,17 @@ Flow standardized(const Flow& flow, const std::vector<double>& mean,
   to_data->to(flow->options().dtype().toScalarType());
   spec["standardize"] = {{"mean", mean}, {"scale", scale}};
   Flow result(flow->base(), Chain({to_data, flow->bijector()}), spec);
+  result->train(flow->is_training());
+  return result;
+}
+
+Flow context_standardized(const Flow& flow, const std::vector<double>& mean,
+                          const std::vector<double>& scale) {
+  auto spec = flow->spec();
+  if (spec.contains("standardize_context"))
+    throw Error("flow spec: the flow already standardises its context");
+  spec["standardize_context"] = {{"mean", mean}, {"scale", scale}};
+  Flow result(flow->base(), flow->bijector(), spec);  // the constructor checks the entry
   result->train(flow->is_training());
   return result;
 }

@@ -24,7 +24,11 @@ namespace diffeo::flows {
 /// paper's preprocessing), samples come out in (0, 1) and log_prob is the
 /// density of v itself, the preprocessing's Jacobian included.  An optional
 /// "data" object records what the flow was trained on (e.g. the data set and
-/// its downsampling); build keeps it verbatim and ignores it.
+/// its downsampling, or a table's target and context columns); build keeps it
+/// verbatim and ignores it.  A conditional flow's spec may hold
+/// "standardize_context": {"mean": [...], "scale": [...]} (one per context
+/// feature): every method then takes the context in its original units and
+/// hands the conditioners (context - mean) / scale.
 ///
 /// Input validation (the public methods of DistributionImpl, tested for every
 /// registered flow in entry_point_validation_test.cpp): bad input is refused
@@ -72,9 +76,18 @@ class FlowImpl : public TransformedImpl {
  protected:
   /// Transformed's log_prob on the finite rows; NaN or -inf on the others (see above).
   torch::Tensor log_prob_impl(const torch::Tensor& y, const torch::Tensor& context) override;
+  torch::Tensor sample_impl(torch::IntArrayRef sample_shape, const torch::Tensor& context,
+                            c10::optional<at::Generator> generator) override;
+  SampleAndLogProb sample_and_log_prob_impl(torch::IntArrayRef sample_shape,
+                                            const torch::Tensor& context,
+                                            c10::optional<at::Generator> generator) override;
 
  private:
+  /// The context the conditioners see: standardised by "standardize_context".
+  torch::Tensor conditioner_context(const torch::Tensor& context) const;
+
   json spec_;
+  std::vector<double> context_mean_, context_scale_;  // empty: none
 };
 TORCH_MODULE(Flow);
 
@@ -115,5 +128,13 @@ Flow build(const std::string& name, const FlowOptions& options,
 /// already has "standardize" or "logit", or for bad means and scales.
 Flow standardized(const Flow& flow, const std::vector<double>& mean,
                   const std::vector<double>& scale);
+
+/// `flow` (conditional) standardising its context by the per-feature mean and
+/// scale (one per context feature, scales positive): the spec gains
+/// "standardize_context"; the weights are shared.  diffeo::Error for an
+/// unconditional flow, one already standardising its context, or bad sizes
+/// or scales.
+Flow context_standardized(const Flow& flow, const std::vector<double>& mean,
+                          const std::vector<double>& scale);
 
 }  // namespace diffeo::flows

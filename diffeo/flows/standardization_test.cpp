@@ -93,5 +93,49 @@ TEST(Standardized, IsTheFlowBuiltWithItSharingTheWeights) {
   expect_error([&] { standardized(plain, {1.0}, {1.0}); }, {"needs 2 means and scales"});
 }
 
+// A conditional flow standardising its context hands the conditioners
+// (context - mean) / scale in every method; the entry survives save and load.
+TEST(ContextStandardized, ConditionersSeeTheStandardisedContext) {
+  const std::vector<double> mean{10.0, -3.0}, scale{4.0, 0.25};
+  const auto options = FlowOptions(2).layers(2).hidden({8}).context_features(2).seed(4);
+  auto plain = build("maf", options);
+  {
+    torch::NoGradGuard no_grad;  // off the identity, so the context matters
+    for (auto& p : plain->parameters()) p.add_(torch::randn_like(p) * 0.3);
+  }
+  plain->eval();
+  auto flow = context_standardized(plain, mean, scale);
+  const auto c = torch::tensor({{12.0, -3.5}, {6.0, -2.0}, {10.0, -3.0}});
+  const auto standardised = (c - torch::tensor({10.0f, -3.0f})) / torch::tensor({4.0f, 0.25f});
+  const auto y = torch::randn({3, 2});
+  EXPECT_TRUE(torch::allclose(flow->log_prob(y, c), plain->log_prob(y, standardised)));
+  EXPECT_FALSE(torch::allclose(flow->log_prob(y, c), plain->log_prob(y, c)));
+  auto draw = [](Flow f, const torch::Tensor& context) {
+    return f->sample(4, context, at::make_generator<at::CPUGeneratorImpl>(9));
+  };
+  EXPECT_TRUE(torch::allclose(draw(flow, c), draw(plain, standardised)));
+  auto both = flow->sample_and_log_prob(4, c, at::make_generator<at::CPUGeneratorImpl>(9));
+  EXPECT_TRUE(torch::allclose(both.log_prob, plain->log_prob(draw(plain, standardised),
+                                                              standardised.unsqueeze(0)),
+                              1e-5, 1e-4));
+  // The spec rebuilds it (as io::load does), and with another dtype.
+  auto rebuilt = build(flow->spec());
+  torch::NoGradGuard no_grad;
+  auto source = flow->named_parameters();
+  for (auto& p : rebuilt->named_parameters()) p.value().copy_(source[p.key()]);
+  EXPECT_TRUE(torch::allclose(rebuilt->log_prob(y, c), flow->log_prob(y, c)));
+  rebuilt->to(torch::kFloat64);
+  EXPECT_TRUE(torch::allclose(rebuilt->log_prob(y.to(torch::kFloat64), c.to(torch::kFloat64)),
+                              flow->log_prob(y, c).to(torch::kFloat64), 1e-4, 1e-4));
+  // Refused: twice, on an unconditional flow, with bad sizes or scales.
+  expect_error([&] { context_standardized(flow, mean, scale); }, {"already standardises"});
+  expect_error([&] { context_standardized(build("maf", FlowOptions(2)), {0.0}, {1.0}); },
+               {"'standardize_context'", "conditional"});
+  expect_error([&] { context_standardized(plain, {0.0}, {1.0}); },
+               {"'standardize_context'", "needs 2 means and scales"});
+  expect_error([&] { context_standardized(plain, mean, {1.0, -1.0}); },
+               {"'standardize_context'", "positive", "-1"});
+}
+
 }  // namespace
 }  // namespace diffeo::flows

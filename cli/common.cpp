@@ -149,12 +149,13 @@ torch::Tensor read_data(const std::string& path, bool drop_nonfinite,
   return read.table;
 }
 
-flows::Flow load_model(const std::string& path, const std::string& command) {
+flows::Flow load_model(const std::string& path, const std::string& command,
+                       bool conditional_ok) {
   auto flow = io::load(path);
-  if (flow->flow_options().context_features() > 0)
+  if (!conditional_ok && flow->flow_options().context_features() > 0)
     throw Error(command + ": '" + path + "' is a conditional flow (" +
                 std::to_string(flow->flow_options().context_features()) +
-                " context features); the command line handles unconditional flows only");
+                " context features); " + command + " takes unconditional flows only");
   flow->eval();
   return flow;
 }

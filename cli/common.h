@@ -67,9 +67,11 @@ void check_writable(const std::string& path, const std::string& option, const st
 /// with no finite row left is refused either way.
 torch::Tensor read_data(const std::string& path, bool drop_nonfinite, const std::string& command);
 
-/// io::load with a check that the flow is unconditional (the CLI has no
-/// context input yet).
-flows::Flow load_model(const std::string& path, const std::string& command);
+/// io::load in evaluation mode.  A conditional flow is refused unless
+/// `conditional_ok` (the commands that take a context: eval --data, sample
+/// --context).
+flows::Flow load_model(const std::string& path, const std::string& command,
+                       bool conditional_ok = false);
 /// The flow's dtype: its first parameter's (float32 unless converted).
 torch::Dtype model_dtype(const flows::Flow& flow);
 /// "float32" / "float64" rather than LibTorch's "Float" / "Double".

@@ -10,6 +10,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "diffeo/train/evaluate.h"
 #include "diffeo/train/image_training.h"
 #include "image_data.h"
+#include "table_layout.h"
 
 namespace diffeo::cli {
 
@@ -86,10 +88,23 @@ void run(const EvalArgs& a) {
   const data::ToyDensity* density =
       a.density.empty() ? nullptr : &density_option(a.density, /*need_sampler=*/true, kCommand);
   set_threads(a.threads, kCommand);
-  auto flow = load_model(a.model, kCommand);
+  auto flow = load_model(a.model, kCommand, /*conditional_ok=*/true);
   const int64_t dim = flow->flow_options().dim();
+  // A model of a table's columns (diffeo train --target-cols / --context-cols)
+  // reads them from files of the same layout; a conditional one needs them.
+  const auto layout = recorded_layout(flow);
+  if (flow->flow_options().context_features() > 0) {
+    if (!layout)
+      throw Error(std::string(kCommand) + ": '" + a.model +
+                  "' is a conditional flow without a recorded table layout (trained outside "
+                  "'diffeo train --context-cols'); evaluate it from the library or Python");
+    if (density)
+      throw Error(std::string(kCommand) + ": '" + a.model +
+                  "' is a conditional flow of a table's columns (" + layout->describe() +
+                  "); evaluate it on --data FILE");
+  }
 
-  torch::Tensor x;
+  torch::Tensor x, context;
   std::string source;
   if (density) {
     x = density->sample(a.n, at::make_generator<at::CPUGeneratorImpl>(a.seed));
@@ -98,6 +113,7 @@ void run(const EvalArgs& a) {
   } else {
     x = read_data(a.data, a.drop_nonfinite, kCommand);
     source = "'" + a.data + "' (" + std::to_string(x.size(0)) + " rows)";
+    if (layout) std::tie(x, context) = layout->split(x, a.data, kCommand);
   }
   if (x.size(1) != dim)
     throw Error(std::string(kCommand) + ": " + (density ? "density " : "") + source + " has " +
@@ -109,7 +125,8 @@ void run(const EvalArgs& a) {
   // With a closed-form density, the same draws also give an entropy estimate
   // and the KL from per-sample differences (its error is far below the NLL's).
   const auto scores = train::compare_with_truth(
-      flow, x, density ? density->log_prob : std::function<torch::Tensor(const torch::Tensor&)>());
+      flow, x, density ? density->log_prob : std::function<torch::Tensor(const torch::Tensor&)>(),
+      kChunkRows, context);
   std::vector<std::pair<std::string, train::Estimate>> estimates{{"nll", scores.nll}};
   if (scores.has_truth) {
     estimates.emplace_back("entropy", scores.entropy);

@@ -46,18 +46,22 @@ flows::Flow load_image_model(const std::string& path, const std::string& command
 }
 
 torch::Tensor image_samples(flows::Flow flow, const ImageModelInfo& info, int64_t n, uint64_t seed,
-                            double temperature) {
+                            double temperature, int64_t label) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   torch::Tensor context;
-  if (info.classes > 0)
-    context = train::one_hot(torch::arange(n, torch::kLong) % info.classes, info.classes);
+  if (info.classes > 0) {
+    const auto labels = label >= 0 ? torch::full({n}, label, torch::kLong)
+                                   : torch::arange(n, torch::kLong) % info.classes;
+    context = train::one_hot(labels, info.classes);
+  }
   return train::sample_images(flow, n, generator, temperature, context);
 }
 
 plot::Image write_sample_grid(flows::Flow flow, const ImageModelInfo& info, int64_t n,
-                              uint64_t seed, double temperature, const std::string& path) {
-  auto grid = plot::image_grid(image_samples(flow, info, n, seed, temperature),
-                               plot::ImageGridOptions().columns(info.classes));
+                              uint64_t seed, double temperature, const std::string& path,
+                              int64_t label) {
+  auto grid = plot::image_grid(image_samples(flow, info, n, seed, temperature, label),
+                               plot::ImageGridOptions().columns(label >= 0 ? 0 : info.classes));
   plot::save_png(grid, path);
   return grid;
 }

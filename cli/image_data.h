@@ -35,14 +35,17 @@ flows::Flow load_image_model(const std::string& path, const std::string& command
                              ImageModelInfo* info);
 
 /// n samples of an image model as [n, C, H, W] in [0, 1], drawn with `seed`
-/// at `temperature`; a class-conditional model draws class i % classes for
-/// sample i, so a grid of `classes` columns shows one class per column.
+/// at `temperature`; a class-conditional model draws class `label` for all
+/// of them, or, for label -1, class i % classes for sample i, so a grid of
+/// `classes` columns shows one class per column.
 torch::Tensor image_samples(flows::Flow flow, const ImageModelInfo& info, int64_t n, uint64_t seed,
-                            double temperature);
+                            double temperature, int64_t label = -1);
 
 /// Writes image_samples as a PNG grid (`classes` columns for a conditional
-/// model, else square) and returns the picture for animations.
+/// model over every class, else square) and returns the picture for
+/// animations.
 plot::Image write_sample_grid(flows::Flow flow, const ImageModelInfo& info, int64_t n,
-                              uint64_t seed, double temperature, const std::string& path);
+                              uint64_t seed, double temperature, const std::string& path,
+                              int64_t label = -1);
 
 }  // namespace diffeo::cli

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <tuple>
 
 #include "checkpointing.h"
 #include "commands.h"
@@ -19,6 +21,7 @@
 #include "diffeo/train/fit.h"
 #include "diffeo/train/toy_fit.h"
 #include "launcher.h"
+#include "table_layout.h"
 #include "train_args.h"
 
 namespace diffeo::cli {
@@ -81,24 +84,23 @@ std::vector<int64_t> parse_columns(const std::string& text, const std::string& o
 
 // Targets (the flow's event) and context columns of a table; by default the
 // targets are every column that is not context.
-std::pair<torch::Tensor, torch::Tensor> split_columns(const torch::Tensor& table,
-                                                      const TrainArgs& a) {
-  const int64_t width = table.size(1);
-  auto context = parse_columns(a.context_cols, "--context-cols", width);
-  auto targets = parse_columns(a.target_cols, "--target-cols", width);
-  if (targets.empty())
+TableLayout table_layout(int64_t width, const TrainArgs& a) {
+  TableLayout layout;
+  layout.columns = width;
+  layout.context = parse_columns(a.context_cols, "--context-cols", width);
+  layout.targets = parse_columns(a.target_cols, "--target-cols", width);
+  auto is_context = [&](int64_t c) {
+    return std::find(layout.context.begin(), layout.context.end(), c) != layout.context.end();
+  };
+  if (layout.targets.empty())
     for (int64_t c = 0; c < width; ++c)
-      if (std::find(context.begin(), context.end(), c) == context.end()) targets.push_back(c);
-  for (auto c : targets)
-    if (std::find(context.begin(), context.end(), c) != context.end())
+      if (!is_context(c)) layout.targets.push_back(c);
+  for (auto c : layout.targets)
+    if (is_context(c))
       throw UsageError(
           kCommand, "column " + std::to_string(c + 1) + " is both a target and a context column");
-  if (targets.empty()) throw UsageError(kCommand, "no target columns are left");
-  auto pick = [&](const std::vector<int64_t>& columns) {
-    return columns.empty() ? torch::Tensor()
-                           : table.index_select(1, torch::tensor(columns, torch::kLong));
-  };
-  return {pick(targets), pick(context)};
+  if (layout.targets.empty()) throw UsageError(kCommand, "no target columns are left");
+  return layout;
 }
 
 void run(const TrainArgs& args) {
@@ -138,10 +140,10 @@ void run(const TrainArgs& args) {
     auto table = read_data(a.data, a.drop_nonfinite, kCommand);
     // --context-cols: those columns condition the flow (p(targets | context)).
     torch::Tensor context;
+    std::optional<TableLayout> layout;
     if (!a.context_cols.empty() || !a.target_cols.empty()) {
-      auto [targets, covariates] = split_columns(table, a);
-      table = targets;
-      context = covariates;
+      layout = table_layout(table.size(1), a);
+      std::tie(table, context) = layout->split(table, a.data, kCommand);
       options.context_features(context.defined() ? context.size(1) : 0);
     }
     const int64_t n = table.size(0);
@@ -162,6 +164,19 @@ void run(const TrainArgs& args) {
     flow =
         flows::build(a.flow, options.dim(table.size(1)),
                      flows::standardization_of(training, "the training rows of '" + a.data + "'"));
+    if (layout) {
+      // The model records its columns, and takes its covariates in their own
+      // units, standardised as its targets are.
+      auto spec = flow->spec();
+      spec["data"] = layout->to_json();
+      if (context.defined()) {
+        const auto c = flows::standardization_of(
+            context.index_select(0, order.narrow(0, held_out, n - held_out)),
+            "the training context columns of '" + a.data + "'");
+        spec["standardize_context"] = {{"mean", c.mean}, {"scale", c.scale}};
+      }
+      flow = flows::build(spec);
+    }
     source = "'" + a.data + "' (" + std::to_string(training.size(0)) + " training, " +
              std::to_string(held_out) + " validation rows)";
     const auto dtype = c10::typeMetaToScalarType(torch::get_default_dtype());

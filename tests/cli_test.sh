@@ -49,6 +49,31 @@ expect 2 "column 1 is both a target and a context column" -- train --flow bernst
   --data "$tmp/reg.csv" --context-cols 1 --target-cols 1 --out "$tmp/never.flow"
 expect 2 "context-cols needs column numbers from 1 to 2, got '3'" -- train --flow bernstein \
   --data "$tmp/reg.csv" --context-cols 3 --out "$tmp/never.flow"
+# ... evaluated on its file's columns, sampled per context row (inline or from a file), in
+# the covariate's own units: the model records its layout and standardises x itself.
+expect 0 '"columns": 2' -- info --model "$tmp/r.flow"
+expect 0 '^nll +[0-9.]+ \+- ' -- eval --model "$tmp/r.flow" --data "$tmp/reg.csv"
+expect 0 '^\{.*"nll":[0-9.]+.*"rows":400' -- eval --model "$tmp/r.flow" --data "$tmp/reg.csv" --json
+awk -F, 'NR > 1 { print $1 "," $2 "," $1 }' "$tmp/reg.csv" >"$tmp/reg3.csv"
+expect 1 "'.*reg3\.csv' has 3 columns, but the model was trained on a table of 2 columns: target 2, context 1" \
+  -- eval --model "$tmp/r.flow" --data "$tmp/reg3.csv"
+expect 1 "conditional flow of a table's columns .*evaluate it on --data FILE" \
+  -- eval --model "$tmp/r.flow" --density banana
+expect 0 'trained bernstein' -- train --flow bernstein --data "$tmp/reg.csv" --context-cols 1 \
+  --steps 300 --out "$tmp/r300.flow" --quiet
+printf 'x\n-1.5\n1.5\n' >"$tmp/ctx.csv"
+expect 0 'wrote 4000 samples x 3 columns \(float32\) \(2000 per context row: row, context, sample\)' \
+  -- sample --model "$tmp/r300.flow" --context "$tmp/ctx.csv" -n 2000 --out "$tmp/cs.csv"
+check "cs.csv: rows 1 and 2 carry their context, and y follows x (slope 1: means 3 apart)" \
+  awk -F, '$1 == 1 && $2 != -1.5 || $1 == 2 && $2 != 1.5 { bad = 1 } { s[$1] += $3; n[$1]++ }
+    END { d = s[2] / n[2] - s[1] / n[1]; exit bad || n[1] != 2000 || d < 2 || d > 4 }' "$tmp/cs.csv"
+expect 0 'wrote 5 samples x 3 columns' -- sample --model "$tmp/r.flow" --context 0.25 -n 5 --out "$tmp/c1.csv"
+check "an inline context is row 1" awk -F, '$1 != 1 || $2 != 0.25 { bad = 1 } END { exit bad || NR != 5 }' "$tmp/c1.csv"
+expect 2 "conditional flow \(1 context features\): give --context" -- sample --model "$tmp/r.flow" -n 3 --out "$tmp/never.csv"
+expect 1 "--context gives 2 values per row but '.*r\.flow' takes 1 context features" \
+  -- sample --model "$tmp/r.flow" --context 1,2 -n 3 --out "$tmp/never.csv"
+expect 2 "--context takes a .csv/.npy file or finite numbers" -- sample --model "$tmp/r.flow" --context abc --out "$tmp/never.csv"
+expect 2 "is unconditional: it takes no --context" -- sample --model "$tmp/m.flow" --context 1 --out "$tmp/never.csv"
 
 # Pictures: plot and a tiny gallery (PNG and GIF signatures, the page's images).
 png() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
@@ -83,6 +108,11 @@ check "the sample grid is a PNG" bash -c 'test "$(head -c 4 "$1" | tail -c 3)" =
 expect 0 'trained nsf on fashion-mnist \(1x7x7, 59900 training images' -- train --dataset fashion-mnist \
   --downsample 4 --flow nsf --conditional --layers 2 --hidden 16 --steps 3 --validation 100 --out "$tmp/cond.flow" --quiet
 expect 0 'wrote a grid of 100 samples' -- sample --model "$tmp/cond.flow" --grid "$tmp/cond.png"
+expect 0 'wrote a grid of 16 samples of class 7' -- sample --model "$tmp/cond.flow" --grid "$tmp/cond7.png" --class 7 -n 16
+check "cond7.png is a PNG" png "$tmp/cond7.png"
+expect 2 '--class must be from 0 to 9, got 10' -- sample --model "$tmp/cond.flow" --grid "$tmp/never.png" --class 10
+expect 2 '--class needs a class-conditional image model' -- sample --model "$tmp/img.flow" --grid "$tmp/never.png" --class 1
+expect 2 '--class goes with --grid' -- sample --model "$tmp/cond.flow" --out "$tmp/never.csv" --class 1
 expect 0 'bits/dim +[0-9.]+' -- eval --model "$tmp/cond.flow" --dataset fashion-mnist
 expect 2 "unknown image data set 'cifar'" -- train --dataset cifar --out "$tmp/never.flow"
 expect 2 "--dataset trains maf, realnvp, nsf or glow, not 'bernstein'" -- train --dataset fashion-mnist --flow bernstein --out "$tmp/never.flow"
@@ -107,5 +137,5 @@ expect 1 "bad\.csv' is not a (diffeo model|readable model file)" -- eval --model
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png'
+  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|reg3\.csv|r300\.flow|ctx\.csv|cs\.csv|c1\.csv|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png|cond7\.png'
 finish

@@ -49,10 +49,11 @@ torch::Tensor log_prob_in_chunks(Distribution model, const torch::Tensor& x, int
 
 TruthComparison compare_with_truth(
     Distribution model, const torch::Tensor& x,
-    const std::function<torch::Tensor(const torch::Tensor&)>& true_log_prob, int64_t chunk) {
+    const std::function<torch::Tensor(const torch::Tensor&)>& true_log_prob, int64_t chunk,
+    const torch::Tensor& context) {
   check_rows(x, "compare_with_truth");
   TruthComparison result;
-  const auto model_log_prob = log_prob_in_chunks(model, x, chunk);
+  const auto model_log_prob = log_prob_in_chunks(model, x, chunk, context);
   result.non_finite = torch::isfinite(model_log_prob).logical_not().sum().item<int64_t>();
   result.nll = mean_estimate(-model_log_prob);
   if (!true_log_prob) return result;

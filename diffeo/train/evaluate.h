@@ -46,10 +46,11 @@ struct TruthComparison {
 /// Scores `model` on x [n, event...] (see TruthComparison).  `true_log_prob`
 /// (may be empty) maps float64 rows to their exact log density, [m, event...]
 /// -> [m]; both densities are evaluated `chunk` rows at a time under
-/// c10::InferenceMode.
+/// c10::InferenceMode.  A conditional model is scored given `context`, one
+/// row per row of x (log_prob_in_chunks).
 TruthComparison compare_with_truth(
     Distribution model, const torch::Tensor& x,
     const std::function<torch::Tensor(const torch::Tensor&)>& true_log_prob,
-    int64_t chunk = kChunkRows);
+    int64_t chunk = kChunkRows, const torch::Tensor& context = {});
 
 }  // namespace diffeo::train

@@ -6,12 +6,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "diffeo/core/error.h"
+#include "diffeo/core/spec.h"
 #include "diffeo/data/table.h"
 #include "diffeo/io/save_load.h"
 
@@ -180,6 +182,35 @@ std::string seconds(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f s", value);
   return text;
+}
+
+torch::Tensor context_rows(const std::string& text, int64_t features, const std::string& model,
+                           const std::string& command, bool one_value_per_row) {
+  auto ends_with = [&](const char* suffix) {
+    const std::string s(suffix);
+    return text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0;
+  };
+  torch::Tensor rows;
+  if (ends_with(".csv") || ends_with(".npy")) {
+    rows = read_data(text, /*drop_nonfinite=*/false, command);
+  } else {
+    std::vector<double> values;
+    for (const auto& item : split_list(text)) {
+      char* end = nullptr;
+      const double v = std::strtod(item.c_str(), &end);
+      if (item.empty() || *end != '\0' || !std::isfinite(v))
+        throw UsageError(command, "--context takes a .csv/.npy file or finite numbers "
+                                   "separated by commas, got '" + text + "'");
+      values.push_back(v);
+    }
+    rows = torch::tensor(values, torch::kFloat64);
+    rows = one_value_per_row && features == 1 ? rows.unsqueeze(1) : rows.unsqueeze(0);
+  }
+  if (rows.size(1) != features)
+    throw Error(command + ": --context gives " + std::to_string(rows.size(1)) +
+                " values per row but '" + model + "' takes " + std::to_string(features) +
+                " context features");
+  return rows;
 }
 
 }  // namespace diffeo::cli

@@ -72,6 +72,12 @@ torch::Tensor read_data(const std::string& path, bool drop_nonfinite, const std:
 /// --context).
 flows::Flow load_model(const std::string& path, const std::string& command,
                        bool conditional_ok = false);
+/// --context of a conditional model for `command`: a .csv/.npy file of
+/// context rows, or numbers inline ("0.5,1.2"): one row, or with
+/// `one_value_per_row` and one context feature, one row per number.  Each row
+/// must have `features` values (diffeo::Error naming `model` otherwise).
+torch::Tensor context_rows(const std::string& text, int64_t features, const std::string& model,
+                           const std::string& command, bool one_value_per_row = false);
 /// The flow's dtype: its first parameter's (float32 unless converted).
 torch::Dtype model_dtype(const flows::Flow& flow);
 /// "float32" / "float64" rather than LibTorch's "Float" / "Double".

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "conditional_plot.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/plot/plot.h"
 
@@ -19,7 +20,7 @@ namespace {
 constexpr const char* kCommand = "plot";
 
 struct PlotArgs {
-  std::string model, density, kind = "both", range, out;
+  std::string model, density, kind = "both", range, out, context, data;
   int64_t bins = 100, n = 100000, threads = 1;
   uint64_t seed = 0;
 };
@@ -95,7 +96,28 @@ void run(const PlotArgs& a) {
     sources.push_back(s);
   }
   if (!a.model.empty()) {
-    auto flow = load_model(a.model, kCommand);
+    auto flow = load_model(a.model, kCommand, /*conditional_ok=*/true);
+    if (const int64_t features = flow->flow_options().context_features(); features > 0) {
+      if (a.context.empty())
+        throw UsageError(kCommand, "'" + a.model + "' is a conditional flow (" +
+                                       std::to_string(features) +
+                                       " context features): give --context V1,V2,... or FILE");
+      if (!a.density.empty())
+        throw UsageError(kCommand, "a conditional model is drawn without --density");
+      ConditionalPlot what;
+      what.contexts = context_rows(a.context, features, a.model, kCommand,
+                                   /*one_value_per_row=*/true);
+      if (!a.data.empty()) what.data = read_data(a.data, /*drop_nonfinite=*/false, kCommand);
+      what.range = range;
+      what.bins = a.bins;
+      what.seed = a.seed;
+      plot_conditional(flow, a.model, what, a.out);
+      std::cout << "wrote " << a.out << "\n";
+      return;
+    }
+    if (!a.context.empty() || !a.data.empty())
+      throw UsageError(kCommand, "--context and --data go with a conditional model; '" + a.model +
+                                     "' is unconditional");
     if (flow->flow_options().dim() != 2)
       throw Error(std::string(kCommand) + ": the model '" + a.model + "' has " +
                   std::to_string(flow->flow_options().dim()) + " dimensions; plots need 2");
@@ -162,6 +184,13 @@ void add_plot_command(CLI::App& app) {
   command->add_option("-n", a->n, "Samples for the histogram")->capture_default_str();
   command->add_option("--seed", a->seed, "Seed of the samples")->capture_default_str();
   command->add_option("--threads", a->threads, "LibTorch intra-op threads")->capture_default_str();
+  command->add_option("--context", a->context,
+                      "Conditional models (1-D target): a curve of p(y | x) per context value "
+                      "(V1,V2,... for one covariate) or row (.csv/.npy), and for one covariate a "
+                      "heat map over (x, y)");
+  command->add_option("--data", a->data,
+                      "Conditional models: the data table (the model's layout) drawn over the "
+                      "heat map and setting its range");
   command->add_option("--out", a->out, "Output PNG file")->required();
   command->callback([a] { run(*a); });
 }

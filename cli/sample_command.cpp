@@ -4,15 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <vector>
 
 #include "commands.h"
 #include "common.h"
-#include "diffeo/core/spec.h"
 #include "diffeo/core/tensor_ops.h"
 #include "diffeo/data/table.h"
 #include "image_data.h"
@@ -57,34 +54,6 @@ void run_grid(SampleArgs a, bool n_given) {
             << a.grid << "\n";
 }
 
-// --context: a .csv/.npy file of context rows, or one row inline ("0.5,1.2").
-torch::Tensor context_rows(const std::string& text, int64_t features, const std::string& model) {
-  auto ends_with = [&](const char* suffix) {
-    const std::string s(suffix);
-    return text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0;
-  };
-  torch::Tensor rows;
-  if (ends_with(".csv") || ends_with(".npy")) {
-    rows = read_data(text, /*drop_nonfinite=*/false, kCommand);
-  } else {
-    std::vector<double> values;
-    for (const auto& item : split_list(text)) {
-      char* end = nullptr;
-      const double v = std::strtod(item.c_str(), &end);
-      if (item.empty() || *end != '\0' || !std::isfinite(v))
-        throw UsageError(kCommand, "--context takes a .csv/.npy file or finite numbers "
-                                   "separated by commas, got '" + text + "'");
-      values.push_back(v);
-    }
-    rows = torch::tensor(values, torch::kFloat64).unsqueeze(0);
-  }
-  if (rows.size(1) != features)
-    throw Error(std::string(kCommand) + ": --context gives " + std::to_string(rows.size(1)) +
-                " values per row but '" + model + "' takes " + std::to_string(features) +
-                " context features");
-  return rows;
-}
-
 // n draws per context row, as rows [row number (1-based), context..., sample...].
 torch::Tensor conditional_samples(flows::Flow flow, const torch::Tensor& context,
                                   int64_t n, at::Generator& generator) {
@@ -126,7 +95,7 @@ void run(const SampleArgs& a) {
     c10::InferenceMode inference;
     auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
     samples = features > 0
-                  ? conditional_samples(flow, context_rows(a.context, features, a.model), a.n,
+                  ? conditional_samples(flow, context_rows(a.context, features, a.model, kCommand), a.n,
                                         generator)
                   : in_chunks(a.n, kChunkRows, [&](int64_t, int64_t rows) {
                       return flow->sample(rows, {}, generator);

@@ -77,6 +77,11 @@ expect 2 "is unconditional: it takes no --context" -- sample --model "$tmp/m.flo
 
 # Pictures: plot and a tiny gallery (PNG and GIF signatures, the page's images).
 png() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$'; }
+# The conditional model above: a curve per context value, the heat map with its data.
+expect 0 'wrote .*cp\.png' -- plot --model "$tmp/r300.flow" --context -1,0,1 --data "$tmp/reg.csv" --bins 40 --out "$tmp/cp.png"
+check "cp.png is a PNG" png "$tmp/cp.png"
+expect 2 "conditional flow \(1 context features\): give --context" -- plot --model "$tmp/r300.flow" --out "$tmp/never.png"
+expect 2 "go with a conditional model" -- plot --model "$tmp/m.flow" --context 1 --out "$tmp/never.png"
 expect 0 'wrote .*p\.png' -- plot --model "$tmp/m.flow" --density banana --kind both --bins 40 \
   -n 2000 --out "$tmp/p.png"
 check "p.png is a PNG" png "$tmp/p.png"
@@ -137,5 +142,5 @@ expect 1 "bad\.csv' is not a (diffeo model|readable model file)" -- eval --model
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|reg3\.csv|r300\.flow|ctx\.csv|cs\.csv|c1\.csv|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png|cond7\.png'
+  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|reg3\.csv|r300\.flow|ctx\.csv|cs\.csv|c1\.csv|cp\.png|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png|cond7\.png'
 finish

@@ -6,15 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace diffeo::data {
+#include "diffeo/data/image_set.h"
 
-/// A labelled image set: `images` uint8 [N, 1, 28, 28] (grey levels 0..255,
-/// 0 the background, in CHW layout with one channel) and `labels` int64 [N]
-/// (class indices 0..9, see fashion_mnist_classes), both on the CPU.
-struct ImageSet {
-  torch::Tensor images;
-  torch::Tensor labels;
-};
+namespace diffeo::data {
 
 /// Where fashion_mnist looks by default: the environment variable
 /// DIFFEO_FASHION_MNIST when it is set and not empty, otherwise
@@ -23,7 +17,9 @@ std::string default_fashion_mnist_directory();
 
 /// Loads split "train" (60000 images) or "test" (10000) from `directory`,
 /// which holds {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (or the same
-/// names without .gz).  Throws diffeo::Error for another split (listing the
+/// names without .gz): `images` uint8 [N, 1, 28, 28] (grey levels 0..255, 0
+/// the background) and `labels` int64 [N] (class indices 0..9, see
+/// fashion_mnist_classes).  Throws diffeo::Error for another split (listing the
 /// valid ones), a missing directory or file (naming the package that provides
 /// it), any read_idx error, images that are not uint8 [N, 28, 28], labels that
 /// are not uint8 [N], image and label counts that differ, and labels outside 0..9.

@@ -19,6 +19,7 @@
 #include "diffeo/data/fashion_mnist.h"
 #include "diffeo/data/idx.h"
 #include "diffeo/testing/expect_error.h"
+#include "diffeo/testing/temp_dir.h"
 
 namespace diffeo::data {
 namespace {
@@ -28,25 +29,9 @@ namespace fs = std::filesystem;
 
 at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
-class TempDir : public ::testing::Test {
+class TempDir : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("diffeo_images_test." + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path(name), std::ios::binary) << bytes;
-    return path(name);
-  }
-  std::string read(const std::string& name) const {
-    std::ifstream in(path(name), std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
-  fs::path dir_;
+  TempDir() : TempDirTest("diffeo_images_test") {}
 };
 
 // An IDX header: magic, type code, rank and big-endian extents.

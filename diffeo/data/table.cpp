@@ -18,21 +18,13 @@
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/read_file.h"
-
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the NPY reader and writer assume a little-endian host"
-#endif
+#include "diffeo/data/csv_rows.h"
+#include "diffeo/data/npy.h"
 
 namespace diffeo::data {
 namespace {
 
 std::string quoted(const std::string& path) { return "'" + path + "'"; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // The whole trimmed cell must be a number (from_chars: locale-independent,
 // accepts nan/inf, which the caller refuses with a count).
@@ -41,16 +33,6 @@ bool parse_number(std::string_view cell, double& value) {
   if (cell.empty()) return false;
   const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
   return error == std::errc() && end == cell.data() + cell.size();
-}
-
-void split(std::string_view row, std::vector<std::string_view>& cells) {
-  cells.clear();
-  for (;;) {
-    const size_t comma = row.find(',');
-    cells.push_back(trim(row.substr(0, comma)));
-    if (comma == std::string_view::npos) return;
-    row.remove_prefix(comma + 1);
-  }
 }
 
 std::string bad_cell_message(std::string_view cell) {
@@ -88,51 +70,6 @@ void write_csv_rows(const torch::Tensor& table, std::ostream& out) {
     }
   }
   out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-}
-
-// ---------------------------------------------------------------- NPY header
-
-// The value of `key` in the NPY header, a Python dict literal such as
-// {'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }.
-std::string header_value(const std::string& header, const std::string& key,
-                         const std::string& where) {
-  const size_t at = header.find("'" + key + "'");
-  const size_t colon = at == std::string::npos ? at : header.find(':', at);
-  if (colon == std::string::npos) throw Error(where + " has no '" + key + "' in its header");
-  std::string_view rest = trim(std::string_view(header).substr(colon + 1));
-  size_t end;
-  if (!rest.empty() && rest.front() == '\'') {
-    end = rest.find('\'', 1) + 1;
-  } else if (!rest.empty() && rest.front() == '(') {
-    end = rest.find(')') + 1;
-  } else {
-    end = rest.find_first_of(",}");
-  }
-  if (end == 0 || end == std::string_view::npos)
-    throw Error(where + " has an unreadable '" + key + "' in its header");
-  return std::string(rest.substr(0, end));
-}
-
-std::vector<int64_t> parse_shape(const std::string& text, const std::string& where) {
-  std::vector<int64_t> shape;
-  std::vector<std::string_view> parts;
-  split(std::string_view(text).substr(1, text.size() - 2), parts);
-  for (auto part : parts) {
-    if (part.empty()) continue;  // the trailing comma of "(5,)"
-    int64_t extent;
-    const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), extent);
-    if (error != std::errc() || end != part.data() + part.size() || extent < 0)
-      throw Error(where + " has an unreadable shape " + text + " in its header");
-    shape.push_back(extent);
-  }
-  return shape;
-}
-
-uint32_t little_endian(const std::string& bytes, size_t offset, size_t width) {
-  uint32_t value = 0;
-  for (size_t i = 0; i < width; ++i)
-    value |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
-  return value;
 }
 
 // The position of a flat index in a [rows, columns] table, 1-based.
@@ -186,24 +123,15 @@ TableRead read_csv(const std::string& path, const ReadOptions& options) {
   const std::string text = read_file(path, "read_csv");
   TableRead read;
   std::vector<double> values;
-  std::vector<std::string_view> cells;
-  int64_t columns = -1, first_line = 0, kept = 0, line = 0;
-  size_t position = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // UTF-8 byte-order mark
-  while (position < text.size()) {
-    size_t end = text.find('\n', position);
-    if (end == std::string::npos) end = text.size();
-    std::string_view row(text.data() + position, end - position);
-    position = end + 1;
-    ++line;
-    if (trim(row).empty()) continue;
-    split(row, cells);
+  int64_t columns = -1, first_line = 0, kept = 0;
+  for_each_csv_row(text, [&](int64_t line, const std::vector<std::string_view>& cells) {
     if (columns < 0) {
       columns = static_cast<int64_t>(cells.size());
       first_line = line;
       double ignored;
       bool any_number = false;
       for (auto cell : cells) any_number = any_number || parse_number(cell, ignored);
-      if (!any_number) continue;  // a header
+      if (!any_number) return;  // a header
     }
     if (static_cast<int64_t>(cells.size()) != columns)
       throw Error(where + " line " + std::to_string(line) + " has " + std::to_string(cells.size()) +
@@ -233,7 +161,7 @@ TableRead read_csv(const std::string& path, const ReadOptions& options) {
       values.resize(values.size() - cells.size());
       ++read.dropped_rows;
     }
-  }
+  });
   if (columns < 0)
     throw Error(where + " is empty (no rows); expected comma-separated numbers, one row a line");
   if (read.rows == 0)
@@ -252,57 +180,28 @@ torch::Tensor read_npy(const std::string& path) { return read_npy(path, ReadOpti
 TableRead read_npy(const std::string& path, const ReadOptions& options) {
   const std::string where = "read_npy: " + quoted(path);
   const std::string bytes = read_file(path, "read_npy");
-  if (bytes.size() < 8 || bytes.compare(0, 6, "\x93NUMPY") != 0)
-    throw Error(where + " is not an NPY file (it lacks the \\x93NUMPY magic)");
-  const int major = static_cast<unsigned char>(bytes[6]);
-  const int minor = static_cast<unsigned char>(bytes[7]);
-  if (!((major == 1 || major == 2) && minor == 0))
-    throw Error(where + " has NPY format version " + std::to_string(major) + "." +
-                std::to_string(minor) + "; expected 1.0 or 2.0");
-  const size_t length_width = major == 1 ? 2 : 4, header_start = 8 + length_width;
-  if (bytes.size() < header_start) throw Error(where + " is truncated (inside its header)");
-  const size_t header_length = little_endian(bytes, 8, length_width);
-  if (bytes.size() < header_start + header_length)
-    throw Error(where + " is truncated (inside its header)");
-  const std::string header = bytes.substr(header_start, header_length);
-
-  const std::string descr = header_value(header, "descr", where);
+  const NpyHeader header = parse_npy_header(bytes, where);
   torch::Dtype dtype;
-  if (descr == "'<f4'") {
+  if (header.descr == "'<f4'") {
     dtype = torch::kFloat32;
-  } else if (descr == "'<f8'") {
+  } else if (header.descr == "'<f8'") {
     dtype = torch::kFloat64;
   } else {
-    const bool big_endian = descr.size() > 1 && descr[1] == '>';
-    throw Error(where + " has " + (big_endian ? "big-endian " : "") + "dtype " + descr +
+    const bool big_endian = header.descr.size() > 1 && header.descr[1] == '>';
+    throw Error(where + " has " + (big_endian ? "big-endian " : "") + "dtype " + header.descr +
                 "; expected little-endian float32 ('<f4') or float64 ('<f8')");
   }
-  if (header_value(header, "fortran_order", where) != "False")
-    throw Error(where + " holds a Fortran-order array; save it in C order " +
-                "(numpy.ascontiguousarray)");
-  const std::string shape_text = header_value(header, "shape", where);
-  const auto shape = parse_shape(shape_text, where);
+  const auto& shape = header.shape;
   if (shape.size() != 2)
-    throw Error(where + " holds an array of shape " + shape_text +
+    throw Error(where + " holds an array of shape " + header.shape_text +
                 "; expected a 2-D array (rows, columns)");
-  if (shape[0] == 0 || shape[1] == 0) throw Error(where + " holds an empty array " + shape_text);
-
-  // The declared size is checked against the bytes present before anything is
-  // allocated: a header may declare any shape, (2^40, 2^40) included (fuzzing).
-  const size_t data_start = header_start + header_length;
+  if (shape[0] == 0 || shape[1] == 0)
+    throw Error(where + " holds an empty array " + header.shape_text);
   const uint64_t element_size = dtype == torch::kFloat32 ? 4 : 8;
-  uint64_t needed = 0;
-  const bool overflow =
-      __builtin_mul_overflow(static_cast<uint64_t>(shape[0]), static_cast<uint64_t>(shape[1]),
-                             &needed) ||
-      __builtin_mul_overflow(needed, element_size, &needed);
-  if (overflow || bytes.size() - data_start < needed)
-    throw Error(where + " is truncated: a " + shape_text + " " +
-                (dtype == torch::kFloat32 ? "float32" : "float64") + " array needs " +
-                (overflow ? std::string("over 2^64") : std::to_string(needed)) +
-                " bytes of data, found " + std::to_string(bytes.size() - data_start));
+  const char* data = npy_data(bytes, header, element_size,
+                              dtype == torch::kFloat32 ? "float32" : "float64", where);
   auto table = torch::empty(shape, dtype);
-  std::memcpy(table.data_ptr(), bytes.data() + data_start, needed);
+  std::memcpy(table.data_ptr(), data, table.numel() * element_size);
   TableRead read;
   read.table = table;
   handle_non_finite(read, options, where);
@@ -335,23 +234,7 @@ void write_npy(const torch::Tensor& table, const std::string& path) {
   if (table.scalar_type() != torch::kFloat32 && table.scalar_type() != torch::kFloat64)
     throw Error("write_npy: argument 'table' must be float32 or float64, got " +
                 std::string(c10::toString(table.scalar_type())));
-  const auto values = table.detach().cpu().contiguous();
-  std::string header = std::string("{'descr': '") +
-                       (values.scalar_type() == torch::kFloat32 ? "<f4" : "<f8") +
-                       "', 'fortran_order': False, 'shape': (" + std::to_string(values.size(0)) +
-                       ", " + std::to_string(values.size(1)) + "), }";
-  // numpy pads the header with spaces so the data starts at a multiple of 64.
-  const size_t unpadded = 10 + header.size() + 1;
-  header += std::string((64 - unpadded % 64) % 64, ' ') + "\n";
-  write_atomically(path, "write_npy", [&](std::ostream& out) {
-    out.write("\x93NUMPY\x01\x00", 8);
-    const char length[2] = {static_cast<char>(header.size() & 0xff),
-                            static_cast<char>(header.size() >> 8)};
-    out.write(length, 2);
-    out << header;
-    out.write(static_cast<const char*>(values.data_ptr()),
-              static_cast<std::streamsize>(values.numel() * values.element_size()));
-  });
+  write_npy_array(table, path, "write_npy");
 }
 
 void write_table(const torch::Tensor& table, const std::string& path) {

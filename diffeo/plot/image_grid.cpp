@@ -1,12 +1,10 @@
 #include "diffeo/plot/image_grid.h"
 
-#include <zlib.h>
-
 #include <cmath>
 
-#include "diffeo/core/atomic_file.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
+#include "diffeo/data/png.h"
 
 namespace diffeo::plot {
 
@@ -63,23 +61,6 @@ Image image_grid(const torch::Tensor& images, const ImageGridOptions& options) {
   return image;
 }
 
-namespace {
-
-void put_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 255));
-}
-
-// A PNG chunk: length, type, data, CRC-32 of type and data.
-void put_chunk(std::string& out, const char* type, const std::string& data) {
-  put_u32(out, static_cast<uint32_t>(data.size()));
-  const std::string body = std::string(type, 4) + data;
-  out += body;
-  put_u32(out, static_cast<uint32_t>(
-                   crc32(0, reinterpret_cast<const Bytef*>(body.data()), body.size())));
-}
-
-}  // namespace
-
 void save_png(const Image& image, const std::string& path) {
   const std::string where = "plot::save_png";
   if (image.width <= 0 || image.height <= 0 ||
@@ -87,30 +68,11 @@ void save_png(const Image& image, const std::string& path) {
     throw Error(where + ": argument 'image' has " + std::to_string(image.rgba.size()) +
                 " bytes for " + std::to_string(image.width) + " x " + std::to_string(image.height) +
                 " RGBA pixels");
-  // Each row: filter type 0 (none), then the row's bytes.
-  const size_t row = static_cast<size_t>(image.width) * 4;
-  std::string raw;
-  raw.reserve((row + 1) * image.height);
-  for (int y = 0; y < image.height; ++y) {
-    raw.push_back('\0');
-    raw.append(reinterpret_cast<const char*>(&image.rgba[y * row]), row);
-  }
-  uLongf packed_size = compressBound(raw.size());
-  std::string packed(packed_size, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
-                reinterpret_cast<const Bytef*>(raw.data()), raw.size(), 6) != Z_OK)
-    throw Error(where + ": zlib could not compress the image");
-  packed.resize(packed_size);
-
-  std::string header;
-  put_u32(header, static_cast<uint32_t>(image.width));
-  put_u32(header, static_cast<uint32_t>(image.height));
-  header += std::string("\x08\x06\x00\x00\x00", 5);  // 8 bits, RGBA, deflate, no filter/interlace
-  std::string png = "\x89PNG\r\n\x1a\n";
-  put_chunk(png, "IHDR", header);
-  put_chunk(png, "IDAT", packed);
-  put_chunk(png, "IEND", "");
-  write_atomically(path, where, [&](std::ostream& out) { out.write(png.data(), png.size()); });
+  // The interleaved RGBA rows seen as [4, H, W] (no copy; write_png interleaves again).
+  auto rgba = const_cast<uint8_t*>(image.rgba.data());
+  data::write_png(torch::from_blob(rgba, {image.height, image.width, 4}, torch::kUInt8)
+                      .permute({2, 0, 1}),
+                  path);
 }
 
 }  // namespace diffeo::plot

@@ -25,8 +25,10 @@ struct ImageGridOptions {
 /// for another shape, C not 1 or 3, no images, or bad options.
 Image image_grid(const torch::Tensor& images, const ImageGridOptions& options = {});
 
-/// Writes `image` as an 8-bit RGBA PNG (compressed with zlib), under a
+/// Writes `image` as an 8-bit RGBA PNG with libpng (data::write_png), under a
 /// temporary name renamed into place, so a failed write leaves no partial file.
+/// data::read_png reads it back as RGB [3, H, W] when every pixel is opaque,
+/// as image_grid's are.
 void save_png(const Image& image, const std::string& path);
 
 }  // namespace diffeo::plot

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of the fuzz targets (tests/corpus/{csv,npy,idx,model}/).
+"""Writes the seed inputs of the fuzz targets (tests/corpus/{csv,npy,idx,png,model}/).
 
 Valid files and the interesting invalid ones the readers must refuse with a
 diffeo::Error.  Run from anywhere; rewrites only the seed_* files, so
@@ -9,6 +9,7 @@ seeds are made at fuzz time by the current CLI (scripts/fuzz).
 import gzip
 import os
 import struct
+import zlib
 
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -113,6 +114,43 @@ write("idx", "rank9.idx", idx(0x08, (1,) * 9, u8[:1]))
 write("idx", "huge_dims.idx", idx(0x08, (0xFFFFFFFF, 0xFFFFFFFF), u8))
 write("idx", "zero_dim.idx", idx(0x08, (0, 5), b""))
 write("idx", "short_header.idx", bytes([0, 0, 8, 3, 0, 0]))
+
+
+# ---------------------------------------------------------------- PNG
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(
+        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png(width, height, bit_depth, color_type, rows, extra=b"", interlace=0):
+    """A PNG of `rows` (bytes per row, filter byte 0 prepended), with `extra` chunks before IDAT."""
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, interlace)
+    raw = b"".join(b"\x00" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra +
+            chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+grey = png(3, 2, 8, 0, [bytes([0, 128, 255]), bytes([1, 2, 3])])
+write("png", "grey.png", grey)
+write("png", "rgb.png", png(2, 2, 8, 2, [bytes(range(6)), bytes(range(6, 12))]))
+write("png", "rgba_opaque.png", png(1, 2, 8, 6, [bytes([1, 2, 3, 255]), bytes([4, 5, 6, 255])]))
+write("png", "rgba_transparent.png", png(1, 1, 8, 6, [bytes([1, 2, 3, 0])]))
+write("png", "grey_alpha.png", png(2, 1, 8, 4, [bytes([9, 255, 10, 255])]))
+write("png", "palette.png", png(4, 1, 2, 3, [bytes([0b00011011])],
+                                chunk(b"PLTE", bytes(range(12)))))
+write("png", "palette_trns.png", png(2, 1, 8, 3, [bytes([0, 1])],
+                                     chunk(b"PLTE", bytes(range(6))) + chunk(b"tRNS", b"\xff\x00")))
+write("png", "palette_missing.png", png(2, 1, 8, 3, [bytes([0, 1])]))
+write("png", "one_bit.png", png(9, 1, 1, 0, [bytes([0b10101010, 0b10000000])]))
+write("png", "sixteen_bit.png", png(2, 1, 16, 2, [bytes(range(12))]))
+write("png", "interlaced.png", png(3, 3, 8, 0, [bytes([i, i, i]) for i in range(3)], interlace=1))
+write("png", "truncated.png", grey[:len(grey) - 20])
+write("png", "bad_crc.png", grey[:20] + bytes([grey[20] ^ 1]) + grey[21:])
+write("png", "signature_only.png", grey[:8])
+write("png", "huge_header.png", png(1000000, 1000000, 8, 0, [bytes(16)]))
+write("png", "zero_width.png", png(0, 1, 8, 0, [b""]))
+write("png", "bad_depth.png", png(1, 1, 7, 0, [b"\x00"]))
+write("png", "short_rows.png", png(4, 4, 8, 0, [bytes(2)]))
 
 
 # ---------------------------------------------------------------- model files

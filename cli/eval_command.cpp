@@ -16,8 +16,10 @@
 
 #include "commands.h"
 #include "common.h"
+#include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/spec.h"
+#include "diffeo/data/dequantize.h"
 #include "diffeo/data/table.h"
 #include "diffeo/train/evaluate.h"
 #include "diffeo/train/image_training.h"
@@ -31,7 +33,7 @@ namespace {
 const char* kCommand = "eval";
 
 struct EvalArgs {
-  std::string model, data, density, dataset, split = "test", data_dir;
+  std::string model, data, density, dataset, split = "test", data_dir, labels;
   int64_t n = 100000, threads = 1;
   uint64_t seed = 0;
   bool json = false, drop_nonfinite = false;
@@ -39,19 +41,36 @@ struct EvalArgs {
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(); }
 
-// An image model on a split of its data set, in bits/dim of the 8-bit data.
+// An image model on a split of its data set (--dataset) or on the user's
+// images (--data), in bits/dim of the 8-bit data.
 void run_images(const EvalArgs& a) {
   set_threads(a.threads, kCommand);
   ImageModelInfo info;
   auto flow = load_image_model(a.model, kCommand, &info);
-  if (info.dataset != a.dataset)
+  const bool own = a.dataset.empty();
+  if (!own && info.dataset != a.dataset)
     throw Error(std::string(kCommand) + ": '" + a.model + "' was trained on " + info.dataset +
                 ", not " + a.dataset);
-  const auto set = load_image_split(a.dataset, a.split, a.data_dir, info.downsample, kCommand);
-  if (set.images[0].numel() != flow->flow_options().dim())
-    throw Error(std::string(kCommand) + ": the " + a.dataset + " images have " +
-                std::to_string(set.images[0].numel()) + " pixels but '" + a.model + "' models " +
-                std::to_string(flow->flow_options().dim()));
+  std::vector<std::string> class_names;
+  auto set = own ? load_user_images(a.data, a.labels, kCommand, &class_names)
+                 : load_image_split(a.dataset, a.split, a.data_dir, info.downsample, kCommand);
+  if (own && info.downsample > 1)
+    set.images = data::downsample_images(set.images, info.downsample);
+  const std::string what = own ? "'" + a.data + "'" : "the " + a.dataset;
+  const auto shape = flow->flow_options().image_shape();
+  if (set.images[0].sizes() != torch::IntArrayRef(shape))
+    throw Error(std::string(kCommand) + ": " + what + " images are " +
+                shape_string(set.images[0].sizes()) + " (C, H, W" +
+                (info.downsample > 1 ? ", downsampled by " + std::to_string(info.downsample) +
+                                           " as the model's training images were"
+                                     : std::string()) +
+                ") but '" + a.model + "' models " + shape_string(shape));
+  if (info.classes > 0 && !set.labels.defined())
+    throw Error(std::string(kCommand) + ": '" + a.model + "' is class-conditional; give labels "
+                "(class sub-folders in --data, or --labels FILE.csv)");
+  if (own && info.classes > 0 && class_names != info.class_names)
+    throw Error(std::string(kCommand) + ": the labels of " + what +
+                " name other classes than the model was trained on");
   const auto context =
       info.classes > 0 ? train::one_hot(set.labels, info.classes) : torch::Tensor();
   const auto start = std::chrono::steady_clock::now();
@@ -60,8 +79,8 @@ void run_images(const EvalArgs& a) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (a.json) {
     std::cout << json{{"model", a.model},
-                      {"dataset", a.dataset},
-                      {"split", a.split},
+                      {"dataset", own ? a.data : a.dataset},
+                      {"split", own ? "" : a.split},
                       {"images", set.images.size(0)},
                       {"seed", a.seed},
                       {"bits_per_dim", finite_or_null(bpd.mean)},
@@ -72,15 +91,18 @@ void run_images(const EvalArgs& a) {
     return;
   }
   std::printf("%-12s %s\n", "model", a.model.c_str());
-  std::printf("%-12s %s %s (%lld images, dequantisation seed %llu)\n", "data", a.dataset.c_str(),
-              a.split.c_str(), static_cast<long long>(set.images.size(0)),
+  std::printf("%-12s %s (%lld images, dequantisation seed %llu)\n", "data",
+              (own ? a.data : a.dataset + " " + a.split).c_str(),
+              static_cast<long long>(set.images.size(0)),
               static_cast<unsigned long long>(a.seed));
   std::printf("%-12s %s +- %s\n", "bits/dim", number(bpd.mean).c_str(),
               number(bpd.standard_error).c_str());
 }
 
 void run(const EvalArgs& a) {
-  if (!a.dataset.empty()) return run_images(a);
+  if (!a.dataset.empty() || (!a.data.empty() && is_image_data(a.data))) return run_images(a);
+  if (!a.labels.empty())
+    throw UsageError(kCommand, "--labels goes with image data (--data DIR or an NPY image array)");
   if (a.density.empty() == a.data.empty())
     throw UsageError(kCommand, "give exactly one of --data FILE, --density NAME or --dataset NAME");
   require_positive(a.n, "-n", kCommand);
@@ -183,6 +205,9 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--data-dir", a->data_dir,
                       "--dataset: directory of the IDX files (default: the Debian package's)");
+  command->add_option("--labels", a->labels,
+                      "--data images of a class-conditional model: labels from a CSV file (one "
+                      "per image, or 'file,label' rows for a folder)");
   command->add_option("-n", a->n, "Samples drawn from --density")->capture_default_str();
   command
       ->add_option("--seed", a->seed, "Seed of the --density draws or the --dataset dequantisation")

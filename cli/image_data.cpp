@@ -1,8 +1,14 @@
 #include "image_data.h"
 
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
 #include "common.h"
 #include "diffeo/core/error.h"
 #include "diffeo/data/dequantize.h"
+#include "diffeo/data/image_files.h"
+#include "diffeo/data/npy.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/image_training.h"
 
@@ -24,6 +30,50 @@ data::ImageSet load_image_split(const std::string& dataset, const std::string& s
   return set;
 }
 
+bool is_image_data(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::is_directory(path, error)) return true;
+  if (fs::path(path).extension() != ".npy") return false;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;  // the table reader reports the missing file
+  std::string head(1 << 16, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  try {
+    return data::parse_npy_header(head, "'" + path + "'").shape.size() >= 3;
+  } catch (const Error&) {
+    return false;  // not an NPY file the header parser reads: the table reader says why
+  }
+}
+
+data::ImageSet load_user_images(const std::string& path, const std::string& labels_csv,
+                                const std::string& command,
+                                std::vector<std::string>* class_names) {
+  class_names->clear();
+  data::ImageSet set;
+  std::vector<std::string> files;
+  if (std::filesystem::is_directory(path)) {
+    auto folder = data::read_image_folder(path);
+    if (!folder.ignored.empty())
+      std::cerr << "diffeo: " << command << ": ignored " << folder.ignored.size()
+                << " entries of '" << path << "' that are not PNG files (the first: '"
+                << folder.ignored.front() << "')\n";
+    set = folder;
+    *class_names = folder.classes;
+    files = folder.files;
+  } else {
+    set.images = data::read_image_array(path);
+  }
+  if (!labels_csv.empty()) {
+    const auto labels = files.empty() ? data::read_labels_csv(labels_csv, set.images.size(0))
+                                      : data::read_labels_csv(labels_csv, files);
+    set.labels = labels.labels;
+    *class_names = labels.classes;
+  }
+  return set;
+}
+
 flows::Flow load_image_model(const std::string& path, const std::string& command,
                              ImageModelInfo* info) {
   auto flow = io::load(path);
@@ -36,6 +86,8 @@ flows::Flow load_image_model(const std::string& path, const std::string& command
   info->dataset = reader.require<std::string>("dataset");
   info->downsample = reader.get<int64_t>("downsample", 1);
   info->classes = reader.get<int64_t>("classes", 0);
+  info->source = reader.get<std::string>("source", "");
+  info->class_names = reader.get<std::vector<std::string>>("class_names", {});
   reader.finish();
   if (info->classes != flow->flow_options().context_features())
     throw Error(command + ": '" + path + "' spec: 'data' has " + std::to_string(info->classes) +

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "diffeo/data/fashion_mnist.h"
 #include "diffeo/flows/flow.h"
@@ -22,11 +23,27 @@ data::ImageSet load_image_split(const std::string& dataset, const std::string& s
                                 const std::string& directory, int64_t downsample,
                                 const std::string& command);
 
-/// The spec's "data" entry of a flow trained by `diffeo train --dataset`.
+/// Whether --data `path` holds images rather than a table: a directory (of
+/// PNG files), or an NPY file whose array has 3 or 4 dimensions.
+bool is_image_data(const std::string& path);
+
+/// A user's images from --data `path` (a PNG folder or an NPY image array,
+/// data/image_files.h), with labels from `labels_csv` when given (one per
+/// image in order, or "file,label" rows for a folder), else from a folder's
+/// class sub-folders.  `class_names` receives the classes' names (empty
+/// without labels).
+data::ImageSet load_user_images(const std::string& path, const std::string& labels_csv,
+                                const std::string& command,
+                                std::vector<std::string>* class_names);
+
+/// The spec's "data" entry of a flow trained by `diffeo train --dataset` or
+/// on the user's images (dataset "files", `source` the --data path).
 struct ImageModelInfo {
   std::string dataset;
   int64_t downsample = 1;
   int64_t classes = 0;  // > 0: class-conditional (one-hot context)
+  std::string source;   // dataset "files": where the training images came from
+  std::vector<std::string> class_names;
 };
 
 /// Loads a model written by `diffeo train --dataset` (eval mode), or a

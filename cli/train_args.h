@@ -25,9 +25,10 @@ struct TrainArgs {
   double checkpoint_minutes = 10;
   bool resume = false;
   // Image data sets (--dataset).
-  std::string data_dir, grid_dir, gif;
+  std::string data_dir, grid_dir, gif, labels;
   double minutes = 0, snapshot_minutes = 0, lambda = 1e-6, temperature = 1.0;
-  int64_t levels = 0, grid_every = 0, downsample = 1, validation = 2000;
+  // validation -1: the default (2000 images of a data set, 10% of the user's).
+  int64_t levels = 0, grid_every = 0, downsample = 1, validation = -1;
   bool conditional = false;
   // Data-parallel runs (launcher.h): workers on this machine, machines, rendezvous.
   int64_t nproc = 0, nnodes = 1, node_rank = 0;
@@ -35,7 +36,8 @@ struct TrainArgs {
   int master_port = 0;
 };
 
-/// `diffeo train --dataset ...`: a flow on 8-bit images (train_images.cpp).
+/// `diffeo train --dataset NAME` or `--data` with images (a PNG folder or an
+/// NPY image array): a flow on 8-bit images (train_images.cpp).
 void train_on_images(const TrainArgs& args);
 
 }  // namespace diffeo::cli

@@ -20,6 +20,7 @@
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/toy_fit.h"
+#include "image_data.h"
 #include "launcher.h"
 #include "table_layout.h"
 #include "train_args.h"
@@ -109,7 +110,10 @@ void run(const TrainArgs& args) {
   if (args.layers < 0)
     throw UsageError(kCommand, "--layers must be >= 0 (0: the flow's default), got " +
                                    std::to_string(args.layers));
-  if (!args.dataset.empty()) return train_on_images(args);
+  if (!args.dataset.empty() || (!args.data.empty() && is_image_data(args.data)))
+    return train_on_images(args);
+  if (!args.labels.empty())
+    throw UsageError(kCommand, "--labels goes with image data (--data DIR or an NPY image array)");
   const TrainArgs a = with_defaults(args);
   auto options = check_arguments(a);
   set_threads(a.threads, kCommand);
@@ -292,13 +296,17 @@ void add_train_command(CLI::App& app) {
                    "--dataset: average-pool the images by this factor (e.g. 2: 14x14)")
       ->capture_default_str();
   command->add_flag("--conditional", a->conditional,
-                    "--dataset: condition the flow on the class (one-hot context)");
+                    "images: condition the flow on the class (one-hot context; own images: "
+                    "labels from class sub-folders or --labels)");
+  command->add_option("--labels", a->labels,
+                      "own images (--data DIR or an NPY image array): class labels from a CSV "
+                      "file, one per image in order, or 'file,label' rows for a folder");
   command->add_option("--lambda", a->lambda, "--dataset: logit preprocessing's lambda")
       ->capture_default_str();
   command
       ->add_option("--validation", a->validation,
-                   "--dataset: training images held out for validation")
-      ->capture_default_str();
+                   "images: training images held out for validation (default 2000; own "
+                   "images: 10%)");
   command
       ->add_option("--grid-every", a->grid_every,
                    "--dataset: write a grid of 64 samples every N steps (0: never)")

@@ -40,7 +40,7 @@ ImageDefaults image_defaults(const std::string& flow) {
   if (flow == "nsf") return {8, "256,256", 5e-4};
   if (flow == "glow") return {8, "64", 1e-3};
   if (flow == "realnvp") return {8, "256,256", 5e-4};
-  throw UsageError(kCommand, "--dataset trains maf, realnvp, nsf or glow, not '" + flow + "'");
+  throw UsageError(kCommand, "images train maf, realnvp, nsf or glow, not '" + flow + "'");
 }
 
 // OUT.pt -> OUT.10min.pt: where a snapshot after `minutes` goes.
@@ -63,7 +63,7 @@ void train_on_images(const TrainArgs& args) {
   if (a.transform.empty()) a.transform = "affine";
   // Neither --steps nor --minutes: the one-hour budget of the issue.
   if (a.minutes == 0 && a.steps == 0) a.minutes = 60;
-  if (a.validation < 0) throw UsageError(kCommand, "--validation must be >= 0");
+  if (a.validation < -1) throw UsageError(kCommand, "--validation must be >= 0");
   if (a.grid_every < 0) throw UsageError(kCommand, "--grid-every must be >= 0");
   if (a.snapshot_minutes < 0) throw UsageError(kCommand, "--snapshot-minutes must be >= 0");
   if (!(a.lambda >= 0 && a.lambda < 0.5))
@@ -80,13 +80,29 @@ void train_on_images(const TrainArgs& args) {
   const auto group = distributed::join_from_environment();
   const int rank = rank_of(group);  // only rank 0 writes files and prints
 
-  auto all = load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);
+  // A named data set's training split, or the user's images (--data).
+  const bool own = a.dataset.empty();
+  std::vector<std::string> class_names;
+  auto all = own ? load_user_images(a.data, a.labels, kCommand, &class_names)
+                 : load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);
+  if (own) {
+    require_positive(a.downsample, "--downsample", kCommand);
+    if (a.downsample > 1) all.images = data::downsample_images(all.images, a.downsample);
+  }
+  if (!own && !a.labels.empty())
+    throw UsageError(kCommand, "--labels goes with your own images (--data); " + a.dataset +
+                                   " has its labels");
   const int64_t n = all.images.size(0);
+  if (a.validation == -1) a.validation = own ? n / 10 : 2000;
+  if (a.conditional && !all.labels.defined())
+    throw UsageError(kCommand, "--conditional needs labels: class sub-folders in '" + a.data +
+                                   "' or --labels FILE.csv");
   if (a.validation >= n)
     throw UsageError(kCommand, "--validation " + std::to_string(a.validation) +
                                    " leaves no training images of " + std::to_string(n));
   const auto C = all.images.size(1), H = all.images.size(2), W = all.images.size(3);
-  const int64_t classes = a.conditional ? 10 : 0;
+  const int64_t classes =
+      !a.conditional ? 0 : own ? static_cast<int64_t>(class_names.size()) : 10;
 
   // Build the flow: the inner flow models logit space; the spec says how the
   // model's data was made, so eval and sample can reproduce it.
@@ -103,13 +119,16 @@ void train_on_images(const TrainArgs& args) {
                                           .context_features(classes)
                                           .seed(a.seed),
                                       a.flow, kCommand);
-  json described{{"dataset", a.dataset}, {"downsample", a.downsample}};
+  const std::string dataset = own ? "files" : a.dataset;
+  json described{{"dataset", dataset}, {"downsample", a.downsample}};
+  if (own) described["source"] = a.data;
   if (classes > 0) described["classes"] = classes;
+  if (own && classes > 0) described["class_names"] = class_names;
   auto flow = flows::build(json{{"flow", a.flow},
                                 {"options", flows::to_json(options)},
                                 {"logit", {{"lambda", a.lambda}}},
                                 {"data", described}});
-  ImageModelInfo info{a.dataset, a.downsample, classes};
+  ImageModelInfo info{dataset, a.downsample, classes, own ? a.data : "", class_names};
 
   // A seeded hold-out for validation (dequantised once), the rest to train on.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
@@ -142,7 +161,7 @@ void train_on_images(const TrainArgs& args) {
     const bool was_training = flow->is_training();
     flow->eval();
     const auto path = (std::filesystem::path(grid_dir) /
-                       (a.flow + "_" + a.dataset + "_" + std::to_string(step) + ".png"))
+                       (a.flow + "_" + dataset + "_" + std::to_string(step) + ".png"))
                           .string();
     auto picture = write_sample_grid(flow, info, grid_n, a.seed + 7, a.temperature, path);
     if (!a.gif.empty()) animation.add_frame(picture);
@@ -190,7 +209,8 @@ void train_on_images(const TrainArgs& args) {
   const double bpd = data::bits_per_dim(-report.best_validation, C * H * W);
   int64_t parameters = 0;
   for (const auto& p : flow->parameters()) parameters += p.numel();
-  std::cout << "trained " << a.flow << " on " << a.dataset << " (" << C << "x" << H << "x" << W
+  std::cout << "trained " << a.flow << " on " << (own ? "'" + a.data + "'" : a.dataset) << " ("
+            << C << "x" << H << "x" << W
             << ", " << n - a.validation << " training images, " << parameters
             << " parameters): " << report.steps << " steps in " << seconds(report.seconds) << " ("
             << report.stop_reason << ")";

@@ -120,12 +120,37 @@ expect 2 '--class needs a class-conditional image model' -- sample --model "$tmp
 expect 2 '--class goes with --grid' -- sample --model "$tmp/cond.flow" --out "$tmp/never.csv" --class 1
 expect 0 'bits/dim +[0-9.]+' -- eval --model "$tmp/cond.flow" --dataset fashion-mnist
 expect 2 "unknown image data set 'cifar'" -- train --dataset cifar --out "$tmp/never.flow"
-expect 2 "--dataset trains maf, realnvp, nsf or glow, not 'bernstein'" -- train --dataset fashion-mnist --flow bernstein --out "$tmp/never.flow"
+expect 2 "images train maf, realnvp, nsf or glow, not 'bernstein'" -- train --dataset fashion-mnist --flow bernstein --out "$tmp/never.flow"
 expect 1 "MultiscaleGlow: argument 'image_shape' \[1, 7, 7\] cannot be squeezed" -- train --dataset fashion-mnist --downsample 4 --flow glow --out "$tmp/never.flow"
 expect 2 '--minutes must be a positive number, got 0' -- train --dataset fashion-mnist --minutes 0 --out "$tmp/never.flow"
 expect 1 "is not an image model" -- sample --model "$tmp/m.flow" --grid "$tmp/never.png"
 expect 1 "is not an image model" -- eval --model "$tmp/m.flow" --dataset fashion-mnist
 expect 1 "nodir' does not exist; the Debian package dataset-fashion-mnist provides it" -- train --dataset fashion-mnist --data-dir "$tmp/nodir" --steps 2 --out "$tmp/never.flow"
+
+# Your own images: 16x16 RGB squares and discs (tests/make_shapes.py) as an NPY array with a
+# label CSV and as a PNG folder with class sub-folders; every image flow trains briefly and
+# its test bits/dim falls below the uniform 8-bit model's 8.
+/usr/bin/python3 "$(dirname "$0")/make_shapes.py" "$tmp/shapes" 240
+below_8() { awk -F'"bits_per_dim":' '{ split($2, v, ","); exit !(v[1] + 0 < 8) }' "$out"; }
+for case in "maf train.npy --hidden 128" "nsf train_png --layers 2 --hidden 32,32" "glow train_png --hidden 16"; do
+  set -- $case
+  flow=$1 source=$2; shift 2
+  expect 0 "trained $flow on '.*$source' \(3x16x16, 216 training images" -- train --data "$tmp/shapes/$source" \
+    --flow "$flow" "$@" --steps 60 --validation 24 --out "$tmp/shapes/$flow.flow" --quiet
+  expect 0 '"bits_per_dim":[0-9.]+' -- eval --model "$tmp/shapes/$flow.flow" --data "$tmp/shapes/test_png" --json
+  check "$flow: test bits/dim below 8" below_8
+  expect 0 '"images":60' -- eval --model "$tmp/shapes/$flow.flow" --data "$tmp/shapes/test.npy" --json
+done
+expect 0 "trained nsf on '.*train\.npy' \(3x16x16" -- train --data "$tmp/shapes/train.npy" --labels \
+  "$tmp/shapes/train_labels.csv" --conditional --flow nsf --layers 2 --hidden 16,16 --steps 5 --out "$tmp/shapes/c.flow" --quiet
+expect 0 'bits/dim +[0-9.]+' -- eval --model "$tmp/shapes/c.flow" --data "$tmp/shapes/test_png"
+expect 0 'wrote a grid of 16 samples of class 1' -- sample --model "$tmp/shapes/c.flow" --grid "$tmp/shapes/c1.png" --class 1 -n 16
+check "an RGB grid is a PNG" png "$tmp/shapes/c1.png"
+expect 1 "c\.flow' is class-conditional; give labels" -- eval --model "$tmp/shapes/c.flow" --data "$tmp/shapes/test.npy"
+expect 2 '--conditional needs labels' -- train --data "$tmp/shapes/train.npy" --conditional --out "$tmp/never.flow"
+expect 2 '--labels goes with image data' -- train --data "$tmp/reg.csv" --labels "$tmp/shapes/train_labels.csv" --out "$tmp/never.flow"
+expect 1 "images are \[3, 4, 4\] \(C, H, W, downsampled by 4 as the model's training images were\) but '.*img\.flow' models \[1, 7, 7\]" -- eval --model "$tmp/img.flow" --data "$tmp/shapes/test.npy"
+expect 1 "cannot be squeezed" -- train --data "$tmp/shapes/train.npy" --flow glow --levels 5 --out "$tmp/never.flow"
 
 # Bad input: the exact exit code, one line on stderr, no output file.
 printf 'x,y\n1,2\n3,abc\n' >"$tmp/bad.csv"
@@ -142,5 +167,5 @@ expect 1 "bad\.csv' is not a (diffeo model|readable model file)" -- eval --model
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|reg3\.csv|r300\.flow|ctx\.csv|cs\.csv|c1\.csv|cp\.png|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png|cond7\.png'
+  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|reg3\.csv|r300\.flow|ctx\.csv|cs\.csv|c1\.csv|cp\.png|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png|cond7\.png|shapes'
 finish

@@ -131,11 +131,12 @@ void check_writable(const std::string& path, const std::string& option,
   std::remove(probe.c_str());
 }
 
-torch::Tensor read_data(const std::string& path, bool drop_nonfinite,
-                        const std::string& command) {
+torch::Tensor read_data(const std::string& path, bool drop_nonfinite, const std::string& command,
+                        std::vector<std::string>* header) {
   // Always read with dropping, so the refusal below can name the flag and
   // the rows; the reader itself refuses a file with no finite row left.
   const auto read = data::read_table(path, data::ReadOptions().drop_nonfinite(true));
+  if (header) *header = read.header;
   if (read.dropped_rows == 0) return read.table;
   const std::string rows = std::to_string(read.dropped_rows) + " of " + std::to_string(read.rows) +
                            " rows";

@@ -65,7 +65,9 @@ void check_writable(const std::string& path, const std::string& option, const st
 /// first one's position and --drop-nonfinite) unless `drop_nonfinite`: then
 /// the rows holding them are dropped with one warning line on stderr.  A file
 /// with no finite row left is refused either way.
-torch::Tensor read_data(const std::string& path, bool drop_nonfinite, const std::string& command);
+/// With `header`, it receives a CSV file's column names (empty without a header).
+torch::Tensor read_data(const std::string& path, bool drop_nonfinite, const std::string& command,
+                        std::vector<std::string>* header = nullptr);
 
 /// io::load in evaluation mode.  A conditional flow is refused unless
 /// `conditional_ok` (the commands that take a context: eval --data, sample

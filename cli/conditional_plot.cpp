@@ -53,7 +53,7 @@ void plot_conditional(flows::Flow flow, const std::string& model, const Conditio
     if (!layout)
       throw Error("plot: '" + model + "' records no table layout; --data needs a model "
                   "trained by 'diffeo train --context-cols'");
-    std::tie(targets, covariates) = layout->split(what.data, "--data", "plot");
+    std::tie(targets, covariates) = layout->split(what.data, what.header, "--data", "plot");
   }
   // y limits: the data's, else the model's draws at the contexts.
   auto [y_low, y_high] = what.range ? std::make_pair(what.range->y_min, what.range->y_max)

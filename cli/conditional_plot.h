@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "diffeo/data/toy.h"
 #include "diffeo/flows/flow.h"
@@ -16,8 +17,10 @@ namespace diffeo::cli {
 struct ConditionalPlot {
   /// Context rows [k, F] for the curves (float64).
   torch::Tensor contexts;
-  /// The data table of the model's layout (--data), or undefined.
+  /// The data table of the model's layout (--data), or undefined, and its
+  /// header's column names (empty without).
   torch::Tensor data;
+  std::vector<std::string> header;
   /// x (covariate) and y (target) limits; nullopt: from the data, contexts
   /// and the model's samples.
   std::optional<data::PlotRange> range;

@@ -133,9 +133,10 @@ void run(const EvalArgs& a) {
     source = a.density + " (" + std::to_string(a.n) + " fresh samples, seed " +
              std::to_string(a.seed) + ")";
   } else {
-    x = read_data(a.data, a.drop_nonfinite, kCommand);
+    std::vector<std::string> header;
+    x = read_data(a.data, a.drop_nonfinite, kCommand, &header);
     source = "'" + a.data + "' (" + std::to_string(x.size(0)) + " rows)";
-    if (layout) std::tie(x, context) = layout->split(x, a.data, kCommand);
+    if (layout) std::tie(x, context) = layout->split(x, header, a.data, kCommand);
   }
   if (x.size(1) != dim)
     throw Error(std::string(kCommand) + ": " + (density ? "density " : "") + source + " has " +

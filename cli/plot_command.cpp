@@ -107,7 +107,8 @@ void run(const PlotArgs& a) {
       ConditionalPlot what;
       what.contexts = context_rows(a.context, features, a.model, kCommand,
                                    /*one_value_per_row=*/true);
-      if (!a.data.empty()) what.data = read_data(a.data, /*drop_nonfinite=*/false, kCommand);
+      if (!a.data.empty())
+        what.data = read_data(a.data, /*drop_nonfinite=*/false, kCommand, &what.header);
       what.range = range;
       what.bins = a.bins;
       what.seed = a.seed;

@@ -17,19 +17,23 @@
 namespace diffeo::cli {
 
 /// A table layout: 0-based target and context column numbers of a table with
-/// `columns` columns.
+/// `columns` columns, and the columns' names when the table had a header.
 struct TableLayout {
   int64_t columns = 0;
   std::vector<int64_t> targets, context;
+  std::vector<std::string> names;  // one per column, or empty
 
   /// The spec's "data" entry for it (1-based numbers).
   json to_json() const;
   /// "3 columns: targets 2, context 1 and 3" for messages.
   std::string describe() const;
   /// [rows, targets] and [rows, context] (undefined without context) of
-  /// `table`, refused with a diffeo::Error for `command` naming `path` and
-  /// this layout when the table has another number of columns.
+  /// `table`.  When both this layout and the table (`header`) have column
+  /// names, the columns are found by name (in any order, others ignored);
+  /// else by position, and the table must have `columns` columns.  A
+  /// diffeo::Error for `command` names `path` and what was expected.
   std::pair<torch::Tensor, torch::Tensor> split(const torch::Tensor& table,
+                                                const std::vector<std::string>& header,
                                                 const std::string& path,
                                                 const std::string& command) const;
 };

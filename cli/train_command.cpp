@@ -141,13 +141,15 @@ void run(const TrainArgs& args) {
     report = std::move(fitted.report);
     source = "density " + a.density;
   } else {
-    auto table = read_data(a.data, a.drop_nonfinite, kCommand);
+    std::vector<std::string> header;
+    auto table = read_data(a.data, a.drop_nonfinite, kCommand, &header);
     // --context-cols: those columns condition the flow (p(targets | context)).
     torch::Tensor context;
     std::optional<TableLayout> layout;
     if (!a.context_cols.empty() || !a.target_cols.empty()) {
       layout = table_layout(table.size(1), a);
-      std::tie(table, context) = layout->split(table, a.data, kCommand);
+      layout->names = header;
+      std::tie(table, context) = layout->split(table, header, a.data, kCommand);
       options.context_features(context.defined() ? context.size(1) : 0);
     }
     const int64_t n = table.size(0);

@@ -55,8 +55,17 @@ expect 0 '"columns": 2' -- info --model "$tmp/r.flow"
 expect 0 '^nll +[0-9.]+ \+- ' -- eval --model "$tmp/r.flow" --data "$tmp/reg.csv"
 expect 0 '^\{.*"nll":[0-9.]+.*"rows":400' -- eval --model "$tmp/r.flow" --data "$tmp/reg.csv" --json
 awk -F, 'NR > 1 { print $1 "," $2 "," $1 }' "$tmp/reg.csv" >"$tmp/reg3.csv"
-expect 1 "'.*reg3\.csv' has 3 columns, but the model was trained on a table of 2 columns: target 2, context 1" \
+expect 1 "'.*reg3\.csv' has 3 columns, but the model was trained on a table of 2 columns: target 2 \(y\), context 1 \(x\)" \
   -- eval --model "$tmp/r.flow" --data "$tmp/reg3.csv"
+# With a header, columns are found by name: reordered, with an extra column, same NLL.
+expect 0 '"nll":' -- eval --model "$tmp/r.flow" --data "$tmp/reg.csv" --json
+nll=$(grep -o '"nll":[^,]*' "$out")
+awk -F, '{ print $2 "," ($1 == "x" ? "extra" : 0) "," $1 }' "$tmp/reg.csv" >"$tmp/reg_named.csv"
+expect 0 '"nll":' -- eval --model "$tmp/r.flow" --data "$tmp/reg_named.csv" --json
+check "columns matched by name give the same NLL" grep -q "$nll" "$out"
+sed '1s/x/u/' "$tmp/reg.csv" >"$tmp/reg_u.csv"
+expect 1 "reg_u\.csv' has no column named 'x'; the model was trained on a table of 2 columns" \
+  -- eval --model "$tmp/r.flow" --data "$tmp/reg_u.csv"
 expect 1 "conditional flow of a table's columns .*evaluate it on --data FILE" \
   -- eval --model "$tmp/r.flow" --density banana
 expect 0 'trained bernstein' -- train --flow bernstein --data "$tmp/reg.csv" --context-cols 1 \
@@ -167,5 +176,5 @@ expect 1 "bad\.csv' is not a (diffeo model|readable model file)" -- eval --model
 expect 1 "cannot write --out '.*nodir/m\.flow'" -- train --density banana --steps 3 --out "$tmp/nodir/m.flow"
 expect 1 "cannot write --out '.*nodir/s\.csv'" -- sample --model "$tmp/m.flow" --out "$tmp/nodir/s.csv"
 check "no partial or temporary output files" \
-  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|reg3\.csv|r300\.flow|ctx\.csv|cs\.csv|c1\.csv|cp\.png|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png|cond7\.png|shapes'
+  only_files 'm\.flow|d\.flow|s\.csv|s\.npy|h\.json|bad\.csv|p\.png|q\.png|g|b\.flow|reg\.csv|r\.flow|reg3\.csv|reg_named\.csv|reg_u\.csv|r300\.flow|ctx\.csv|cs\.csv|c1\.csv|cp\.png|img\.flow|img\.gif|img_grids|grid\.png|cond\.flow|cond\.png|cond7\.png|shapes'
 finish

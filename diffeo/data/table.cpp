@@ -131,7 +131,14 @@ TableRead read_csv(const std::string& path, const ReadOptions& options) {
       double ignored;
       bool any_number = false;
       for (auto cell : cells) any_number = any_number || parse_number(cell, ignored);
-      if (!any_number) return;  // a header
+      if (!any_number) {  // a header
+        for (auto cell : cells) {  // "x" -> x: names as spreadsheets quote them
+          if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"')
+            cell = cell.substr(1, cell.size() - 2);
+          read.header.emplace_back(cell);
+        }
+        return;
+      }
     }
     if (static_cast<int64_t>(cells.size()) != columns)
       throw Error(where + " line " + std::to_string(line) + " has " + std::to_string(cells.size()) +

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace diffeo::data {
 
@@ -27,6 +28,9 @@ struct TableRead {
   std::string first_non_finite;
   /// The same row alone: "line 7" or "row 7"; empty when none.
   std::string first_dropped_row;
+  /// A CSV file's header cells (trimmed, surrounding double quotes removed),
+  /// one per column; empty without a header line and for NPY files.
+  std::vector<std::string> header;
 };
 
 /// Reads a comma-separated table of numbers into a [rows, columns] float64 CPU

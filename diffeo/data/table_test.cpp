@@ -93,6 +93,12 @@ TEST_F(TableTest, CsvDetectsHeaderAndToleratesBlankLinesCrlfAndBom) {
                                     "\n\nx1,x2\n1,2\n\n-3,4e-3\n\n"}) {
     EXPECT_TRUE(torch::equal(read_csv(write("t.csv", content)), expected)) << content;
   }
+  // The header's names, unquoted; none without a header.
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(read_csv(write("t.csv", "x,y\n1,2\n"), ReadOptions()).header, (Names{"x", "y"}));
+  EXPECT_EQ(read_csv(write("t.csv", "\"x\", \"y z\"\n1,2\n"), ReadOptions()).header,
+            (Names{"x", "y z"}));
+  EXPECT_TRUE(read_csv(write("t.csv", "1,2\n"), ReadOptions()).header.empty());
   // One column, and a header that only starts with letters.
   EXPECT_TRUE(torch::equal(read_csv(write("t.csv", "value\n7\n8\n")),
                            torch::tensor({{7.0}, {8.0}}, torch::kFloat64)));

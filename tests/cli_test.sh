@@ -141,14 +141,17 @@ expect 1 "nodir' does not exist; the Debian package dataset-fashion-mnist provid
 # its test bits/dim falls below the uniform 8-bit model's 8.
 /usr/bin/python3 "$(dirname "$0")/make_shapes.py" "$tmp/shapes" 240
 below_8() { awk -F'"bits_per_dim":' '{ split($2, v, ","); exit !(v[1] + 0 < 8) }' "$out"; }
-for case in "maf train.npy --hidden 128" "nsf train_png --layers 2 --hidden 32,32" "glow train_png --hidden 16"; do
+for case in "maf --hidden 128" "nsf --layers 2 --hidden 32,32" "glow --hidden 16"; do
   set -- $case
-  flow=$1 source=$2; shift 2
-  expect 0 "trained $flow on '.*$source' \(3x16x16, 216 training images" -- train --data "$tmp/shapes/$source" \
-    --flow "$flow" "$@" --steps 60 --validation 24 --out "$tmp/shapes/$flow.flow" --quiet
-  expect 0 '"bits_per_dim":[0-9.]+' -- eval --model "$tmp/shapes/$flow.flow" --data "$tmp/shapes/test_png" --json
-  check "$flow: test bits/dim below 8" below_8
-  expect 0 '"images":60' -- eval --model "$tmp/shapes/$flow.flow" --data "$tmp/shapes/test.npy" --json
+  flow=$1; shift
+  for source in train.npy train_png; do
+    expect 0 "trained $flow on '.*$source' \(3x16x16, 216 training images" -- train --data "$tmp/shapes/$source" \
+      --flow "$flow" "$@" --steps 60 --validation 24 --out "$tmp/shapes/$flow.flow" --quiet
+    expect 0 '"bits_per_dim":[0-9.]+' -- eval --model "$tmp/shapes/$flow.flow" --data "$tmp/shapes/test_png" --json
+    check "$flow from $source: test bits/dim below 8 (the PNG test folder)" below_8
+    expect 0 '"images":60' -- eval --model "$tmp/shapes/$flow.flow" --data "$tmp/shapes/test.npy" --json
+    check "$flow from $source: test bits/dim below 8 (the NPY test array)" below_8
+  done
 done
 expect 0 "trained nsf on '.*train\.npy' \(3x16x16" -- train --data "$tmp/shapes/train.npy" --labels \
   "$tmp/shapes/train_labels.csv" --conditional --flow nsf --layers 2 --hidden 16,16 --steps 5 --out "$tmp/shapes/c.flow" --quiet

@@ -163,6 +163,11 @@ expect 2 '--conditional needs labels' -- train --data "$tmp/shapes/train.npy" --
 expect 2 '--labels goes with image data' -- train --data "$tmp/reg.csv" --labels "$tmp/shapes/train_labels.csv" --out "$tmp/never.flow"
 expect 1 "images are \[3, 4, 4\] \(C, H, W, downsampled by 4 as the model's training images were\) but '.*img\.flow' models \[1, 7, 7\]" -- eval --model "$tmp/img.flow" --data "$tmp/shapes/test.npy"
 expect 1 "cannot be squeezed" -- train --data "$tmp/shapes/train.npy" --flow glow --levels 5 --out "$tmp/never.flow"
+# Grey images [N, H, W] of an odd size: MAF and NSF take any H, W; Glow's squeeze refuses 15x15.
+/usr/bin/python3 -c 'import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(0).random((60, 15, 15)))' "$tmp/shapes/grey.npy"
+expect 0 "trained maf on '.*grey\.npy' \(1x15x15" -- train --data "$tmp/shapes/grey.npy" --flow maf --hidden 16 --steps 2 --out "$tmp/shapes/grey.flow" --quiet
+expect 0 "trained nsf on '.*grey\.npy' \(1x15x15" -- train --data "$tmp/shapes/grey.npy" --flow nsf --layers 2 --hidden 8 --steps 2 --out "$tmp/shapes/grey.flow" --quiet
+expect 1 "image_shape' \[1, 15, 15\] cannot be squeezed" -- train --data "$tmp/shapes/grey.npy" --flow glow --out "$tmp/never.flow"
 
 # Bad input: the exact exit code, one line on stderr, no output file.
 printf 'x,y\n1,2\n3,abc\n' >"$tmp/bad.csv"

@@ -89,8 +89,11 @@ Bijector multiscale_glow_bijector(const FlowOptions& options) {
   if (levels == 0 || H % scale != 0 || W % scale != 0)
     throw Error(where + ": argument 'image_shape' " + shape_string(shape) + " cannot be squeezed " +
                 std::to_string(std::max<int64_t>(levels, 1)) +
-                " time(s): H and W must be divisible by 2^levels (levels " +
-                std::to_string(options.levels()) + ", 0 = as many as possible)");
+                " time(s): each of the 'levels' scales halves H and W, so both must be divisible "
+                "by 2^levels (" +
+                (options.levels() > 0 ? "levels " + std::to_string(options.levels())
+                                      : "levels 0: as many as H and W allow, at most " + std::to_string(kMaxLevels)) +
+                ")");
   return Reshaped(Builder(options, levels).level(0, C), shape);
 }
 

@@ -207,6 +207,15 @@ TEST(Squeeze, RefusesOddSizesAndChannelsNotDivisibleBy4) {
       {"Squeeze", "'x'", "at least 3 dimension", "[4, 4]"});
 }
 
+// An image of the wrong channel count is described as the caller wrote it
+// (C, H, W), not only as the inner bijector's channels-last pixels.
+TEST(Pixelwise, WrongChannelsAreReportedInImageTerms) {
+  expect_error([] { act_norm_2d(3)->forward(torch::zeros({2, 3, 4})); },
+               {"Pixelwise", "'x'", "[2, 3, 4]", "[batch..., C, H, W] with C = 2 channels"});
+  expect_error([] { invertible_conv_1x1(3, /*seed=*/0)->inverse(torch::zeros({5, 4, 2, 2})); },
+               {"Pixelwise", "'y'", "[5, 4, 2, 2]", "C = 4 channels"});
+}
+
 TEST(Pixelwise, ActNormInitialisesOnStatisticsOverBatchAndPixels) {
   torch::manual_seed(40);
   auto act_norm = act_norm_2d(3);

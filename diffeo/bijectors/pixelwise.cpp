@@ -2,6 +2,7 @@
 
 #include "diffeo/bijectors/act_norm.h"
 #include "diffeo/bijectors/lu_linear.h"
+#include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 
 namespace diffeo {
@@ -23,8 +24,16 @@ Result PixelwiseImpl::run(const torch::Tensor& input, const torch::Tensor& conte
   // [batch..., K] becomes [batch..., 1, 1, K] so that it broadcasts over them.
   auto pixel_context =
       context.defined() && context.dim() >= 1 ? context.unsqueeze(-2).unsqueeze(-2) : context;
-  auto r = forward ? bijector_->forward_and_log_det(channels_last, pixel_context)
-                   : bijector_->inverse_and_log_det(channels_last, pixel_context);
+  Result r;
+  try {
+    r = forward ? bijector_->forward_and_log_det(channels_last, pixel_context)
+                : bijector_->inverse_and_log_det(channels_last, pixel_context);
+  } catch (const Error& e) {
+    // The inner bijector saw channels-last pixels: say how the image was read.
+    throw Error(std::string("Pixelwise: argument '") + (forward ? "x" : "y") + "' of shape " +
+                shape_string(input.sizes()) + " is read as [batch..., C, H, W] with C = " +
+                std::to_string(input.size(-3)) + " channels; per pixel: " + e.what());
+  }
   return {r.output.movedim(-1, -3), sum_rightmost(r.log_det, 2)};
 }
 

@@ -187,12 +187,8 @@ std::string seconds(double value) {
 
 torch::Tensor context_rows(const std::string& text, int64_t features, const std::string& model,
                            const std::string& command, bool one_value_per_row) {
-  auto ends_with = [&](const char* suffix) {
-    const std::string s(suffix);
-    return text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0;
-  };
   torch::Tensor rows;
-  if (ends_with(".csv") || ends_with(".npy")) {
+  if (data::has_extension(text, ".csv") || data::has_extension(text, ".npy")) {
     rows = read_data(text, /*drop_nonfinite=*/false, command);
   } else {
     std::vector<double> values;

@@ -39,10 +39,6 @@ void plot_conditional(flows::Flow flow, const std::string& model, const Conditio
     throw Error("plot: the conditional model '" + model + "' has " +
                 std::to_string(flow->flow_options().dim()) +
                 " target dimensions; conditional plots draw 1-D targets");
-  if (what.contexts.size(1) != features)
-    throw Error("plot: --context gives " + std::to_string(what.contexts.size(1)) +
-                " values per row but '" + model + "' takes " + std::to_string(features) +
-                " context features");
   c10::InferenceMode inference;
   const auto dtype = model_dtype(flow);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(what.seed);

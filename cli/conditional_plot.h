@@ -15,7 +15,8 @@ namespace diffeo::cli {
 
 /// What the conditional plot draws.
 struct ConditionalPlot {
-  /// Context rows [k, F] for the curves (float64).
+  /// Context rows [k, F] for the curves (float64), F the flow's context
+  /// features (as context_rows checks them).
   torch::Tensor contexts;
   /// The data table of the model's layout (--data), or undefined, and its
   /// header's column names (empty without).

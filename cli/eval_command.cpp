@@ -19,7 +19,6 @@
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/spec.h"
-#include "diffeo/data/dequantize.h"
 #include "diffeo/data/table.h"
 #include "diffeo/train/evaluate.h"
 #include "diffeo/train/image_training.h"
@@ -52,10 +51,9 @@ void run_images(const EvalArgs& a) {
     throw Error(std::string(kCommand) + ": '" + a.model + "' was trained on " + info.dataset +
                 ", not " + a.dataset);
   std::vector<std::string> class_names;
-  auto set = own ? load_user_images(a.data, a.labels, kCommand, &class_names)
-                 : load_image_split(a.dataset, a.split, a.data_dir, info.downsample, kCommand);
-  if (own && info.downsample > 1)
-    set.images = data::downsample_images(set.images, info.downsample);
+  const auto set =
+      own ? load_user_images(a.data, a.labels, info.downsample, kCommand, &class_names)
+          : load_image_split(a.dataset, a.split, a.data_dir, info.downsample, kCommand);
   const std::string what = own ? "'" + a.data + "'" : "the " + a.dataset;
   const auto shape = flow->flow_options().image_shape();
   if (set.images[0].sizes() != torch::IntArrayRef(shape))

@@ -9,6 +9,7 @@
 #include "diffeo/data/dequantize.h"
 #include "diffeo/data/image_files.h"
 #include "diffeo/data/npy.h"
+#include "diffeo/data/table.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/image_training.h"
 
@@ -34,7 +35,7 @@ bool is_image_data(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code error;
   if (fs::is_directory(path, error)) return true;
-  if (fs::path(path).extension() != ".npy") return false;
+  if (!data::has_extension(path, ".npy")) return false;
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;  // the table reader reports the missing file
   std::string head(1 << 16, '\0');
@@ -48,8 +49,9 @@ bool is_image_data(const std::string& path) {
 }
 
 data::ImageSet load_user_images(const std::string& path, const std::string& labels_csv,
-                                const std::string& command,
+                                int64_t downsample, const std::string& command,
                                 std::vector<std::string>* class_names) {
+  require_positive(downsample, "--downsample", command);
   class_names->clear();
   data::ImageSet set;
   std::vector<std::string> files;
@@ -71,6 +73,7 @@ data::ImageSet load_user_images(const std::string& path, const std::string& labe
     set.labels = labels.labels;
     *class_names = labels.classes;
   }
+  if (downsample > 1) set.images = data::downsample_images(set.images, downsample);
   return set;
 }
 

@@ -28,12 +28,12 @@ data::ImageSet load_image_split(const std::string& dataset, const std::string& s
 bool is_image_data(const std::string& path);
 
 /// A user's images from --data `path` (a PNG folder or an NPY image array,
-/// data/image_files.h), with labels from `labels_csv` when given (one per
-/// image in order, or "file,label" rows for a folder), else from a folder's
-/// class sub-folders.  `class_names` receives the classes' names (empty
-/// without labels).
+/// data/image_files.h), average-pooled by `downsample` as load_image_split
+/// does, with labels from `labels_csv` when given (one per image in order, or
+/// "file,label" rows for a folder), else from a folder's class sub-folders.
+/// `class_names` receives the classes' names (empty without labels).
 data::ImageSet load_user_images(const std::string& path, const std::string& labels_csv,
-                                const std::string& command,
+                                int64_t downsample, const std::string& command,
                                 std::vector<std::string>* class_names);
 
 /// The spec's "data" entry of a flow trained by `diffeo train --dataset` or

@@ -94,12 +94,12 @@ void run(const SampleArgs& a) {
   {
     c10::InferenceMode inference;
     auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
-    samples = features > 0
-                  ? conditional_samples(flow, context_rows(a.context, features, a.model, kCommand), a.n,
-                                        generator)
-                  : in_chunks(a.n, kChunkRows, [&](int64_t, int64_t rows) {
-                      return flow->sample(rows, {}, generator);
-                    });
+    if (features > 0)
+      samples = conditional_samples(flow, context_rows(a.context, features, a.model, kCommand),
+                                    a.n, generator);
+    else
+      samples = in_chunks(a.n, kChunkRows,
+                          [&](int64_t, int64_t rows) { return flow->sample(rows, {}, generator); });
   }
   data::write_table(samples, a.out);
   const double elapsed =
@@ -110,7 +110,6 @@ void run(const SampleArgs& a) {
                              : std::string())
             << " from " << a.model << " to " << a.out << " in " << seconds(elapsed) << "\n";
 }
-
 
 }  // namespace
 

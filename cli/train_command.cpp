@@ -167,13 +167,14 @@ void run(const TrainArgs& args) {
     if (training.size(0) < 2)
       throw Error(std::string(kCommand) + ": '" + a.data + "' has " + std::to_string(n) +
                   " rows; training needs at least 2");
-    flow =
-        flows::build(a.flow, options.dim(table.size(1)),
-                     flows::standardization_of(training, "the training rows of '" + a.data + "'"));
+    const auto s =
+        flows::standardization_of(training, "the training rows of '" + a.data + "'");
+    json spec{{"flow", a.flow},
+              {"options", flows::to_json(options.dim(table.size(1)))},
+              {"standardize", {{"mean", s.mean}, {"scale", s.scale}}}};
     if (layout) {
       // The model records its columns, and takes its covariates in their own
       // units, standardised as its targets are.
-      auto spec = flow->spec();
       spec["data"] = layout->to_json();
       if (context.defined()) {
         const auto c = flows::standardization_of(
@@ -181,8 +182,8 @@ void run(const TrainArgs& args) {
             "the training context columns of '" + a.data + "'");
         spec["standardize_context"] = {{"mean", c.mean}, {"scale", c.scale}};
       }
-      flow = flows::build(spec);
     }
+    flow = flows::build(spec);
     source = "'" + a.data + "' (" + std::to_string(training.size(0)) + " training, " +
              std::to_string(held_out) + " validation rows)";
     const auto dtype = c10::typeMetaToScalarType(torch::get_default_dtype());
@@ -335,6 +336,9 @@ void add_train_command(CLI::App& app) {
     if (given("--bins")) require_positive(a->bins, "--bins", kCommand);
     if (given("--order")) require_positive(a->order, "--order", kCommand);
     if (given("--lr")) require_positive(a->learning_rate, "--lr", kCommand);
+    if (given("--validation") && a->validation < 0)  // -1 is the default's marker
+      throw UsageError(kCommand, "--validation must be >= 0, got " +
+                                     std::to_string(a->validation));
     if (given("--minutes")) require_positive(a->minutes, "--minutes", kCommand);
     if (given("--nproc")) require_positive(a->nproc, "--nproc", kCommand);
     for (const char* option : {"--nnodes", "--node-rank", "--master-addr", "--master-port"})

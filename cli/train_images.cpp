@@ -63,7 +63,6 @@ void train_on_images(const TrainArgs& args) {
   if (a.transform.empty()) a.transform = "affine";
   // Neither --steps nor --minutes: the one-hour budget of the issue.
   if (a.minutes == 0 && a.steps == 0) a.minutes = 60;
-  if (a.validation < -1) throw UsageError(kCommand, "--validation must be >= 0");
   if (a.grid_every < 0) throw UsageError(kCommand, "--grid-every must be >= 0");
   if (a.snapshot_minutes < 0) throw UsageError(kCommand, "--snapshot-minutes must be >= 0");
   if (!(a.lambda >= 0 && a.lambda < 0.5))
@@ -83,12 +82,9 @@ void train_on_images(const TrainArgs& args) {
   // A named data set's training split, or the user's images (--data).
   const bool own = a.dataset.empty();
   std::vector<std::string> class_names;
-  auto all = own ? load_user_images(a.data, a.labels, kCommand, &class_names)
-                 : load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);
-  if (own) {
-    require_positive(a.downsample, "--downsample", kCommand);
-    if (a.downsample > 1) all.images = data::downsample_images(all.images, a.downsample);
-  }
+  const auto all =
+      own ? load_user_images(a.data, a.labels, a.downsample, kCommand, &class_names)
+          : load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);
   if (!own && !a.labels.empty())
     throw UsageError(kCommand, "--labels goes with your own images (--data); " + a.dataset +
                                    " has its labels");

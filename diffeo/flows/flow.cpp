@@ -67,9 +67,8 @@ FlowImpl::FlowImpl(Distribution base, Bijector bijector, json spec)
 
 torch::Tensor FlowImpl::conditioner_context(const torch::Tensor& context) const {
   if (!context.defined() || context_mean_.empty()) return context;
-  const auto options = context.options();
-  return (context - torch::tensor(context_mean_, torch::kFloat64).to(options)) /
-         torch::tensor(context_scale_, torch::kFloat64).to(options);
+  return (context - torch::tensor(context_mean_, context.options())) /
+         torch::tensor(context_scale_, context.options());
 }
 
 torch::Tensor FlowImpl::sample_impl(torch::IntArrayRef sample_shape, const torch::Tensor& context,

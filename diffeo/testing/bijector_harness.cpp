@@ -88,24 +88,37 @@ void check_round_trip(const BijectorCase& c, double tolerance) {
       close(b->forward(b->inverse(y, ctx), ctx), y, tolerance, c.name + " forward(inverse(y))"));
 }
 
-void check_log_det_against_jacobian(const BijectorCase& c, double tolerance) {
-  torch::manual_seed(2);
-  auto b = make_float64(c);
-  auto x = sample_inputs(c, {kBatch});
-  auto ctx = sample_context(c, {kBatch});
-  const auto n = event_size(c);
+namespace {
 
+// Both log-dets of `b` (forward at x, inverse at y = forward(x)) against the
+// autograd Jacobian's; `where` ends the failure messages.  Returns y.
+torch::Tensor expect_log_dets_match_jacobian(Bijector& b, const BijectorCase& c,
+                                             const torch::Tensor& x, const torch::Tensor& ctx,
+                                             double tolerance, const std::string& where) {
+  const auto n = event_size(c);
   auto forward = b->forward_and_log_det(x, ctx);
   auto expected =
       jacobian_log_det([&](const torch::Tensor& t) { return b->forward(t, ctx); }, x, n);
-  EXPECT_TRUE(close(forward.log_det.detach(), expected, tolerance, c.name + " forward log-det"));
-
+  EXPECT_TRUE(close(forward.log_det.detach(), expected, tolerance,
+                    c.name + " forward log-det" + where))
+      << "at " << x;
   auto y = forward.output.detach();
   auto inverse = b->inverse_and_log_det(y, ctx);
   auto expected_inverse =
       jacobian_log_det([&](const torch::Tensor& t) { return b->inverse(t, ctx); }, y, n);
-  EXPECT_TRUE(
-      close(inverse.log_det.detach(), expected_inverse, tolerance, c.name + " inverse log-det"));
+  EXPECT_TRUE(close(inverse.log_det.detach(), expected_inverse, tolerance,
+                    c.name + " inverse log-det" + where))
+      << "at " << y;
+  return y;
+}
+
+}  // namespace
+
+void check_log_det_against_jacobian(const BijectorCase& c, double tolerance) {
+  torch::manual_seed(2);
+  auto b = make_float64(c);
+  expect_log_dets_match_jacobian(b, c, sample_inputs(c, {kBatch}), sample_context(c, {kBatch}),
+                                 tolerance, "");
 }
 
 void check_log_det_symmetry(const BijectorCase& c, double tolerance) {
@@ -224,7 +237,6 @@ std::pair<double, double> directional_derivatives(const std::vector<torch::Tenso
 void check_boundary(const BijectorCase& c, double tolerance) {
   torch::manual_seed(6);
   auto b = make_float64(c);
-  const auto n = event_size(c);
   std::vector<torch::Tensor> parameters, direction;
   for (const auto& p : b->parameters())
     if (p.requires_grad()) {
@@ -234,19 +246,7 @@ void check_boundary(const BijectorCase& c, double tolerance) {
   for (const auto& raw : c.boundary_x) {
     auto x = raw.to(torch::kFloat64);
     auto ctx = sample_context(c, {x.size(0)});
-    auto forward = b->forward_and_log_det(x, ctx);
-    auto expected =
-        jacobian_log_det([&](const torch::Tensor& t) { return b->forward(t, ctx); }, x, n);
-    EXPECT_TRUE(close(forward.log_det.detach(), expected, tolerance,
-                      c.name + " forward log-det on the bound"))
-        << "at " << x;
-    auto y = forward.output.detach();
-    auto inverse = b->inverse_and_log_det(y, ctx);
-    auto expected_inverse =
-        jacobian_log_det([&](const torch::Tensor& t) { return b->inverse(t, ctx); }, y, n);
-    EXPECT_TRUE(close(inverse.log_det.detach(), expected_inverse, tolerance,
-                      c.name + " inverse log-det on the bound"))
-        << "at " << y;
+    expect_log_dets_match_jacobian(b, c, x, ctx, tolerance, " on the bound");
     if (parameters.empty()) continue;
     // The inverse is differentiated at forward(x) moving with the parameters:
     // an image bound that moves with them (a polynomial's) then keeps the

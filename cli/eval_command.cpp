@@ -29,7 +29,7 @@ namespace diffeo::cli {
 
 namespace {
 
-const char* kCommand = "eval";
+const char* kEvalCommand = "eval";
 
 struct EvalArgs {
   std::string model, data, density, dataset, split = "test", data_dir, labels;
@@ -43,31 +43,32 @@ json finite_or_null(double value) { return std::isfinite(value) ? json(value) : 
 // An image model on a split of its data set (--dataset) or on the user's
 // images (--data), in bits/dim of the 8-bit data.
 void run_images(const EvalArgs& a) {
-  set_threads(a.threads, kCommand);
+  set_threads(a.threads, kEvalCommand);
   ImageModelInfo info;
-  auto flow = load_image_model(a.model, kCommand, &info);
+  auto flow = load_image_model(a.model, kEvalCommand, &info);
   const bool own = a.dataset.empty();
   if (!own && info.dataset != a.dataset)
-    throw Error(std::string(kCommand) + ": '" + a.model + "' was trained on " + info.dataset +
+    throw Error(std::string(kEvalCommand) + ": '" + a.model + "' was trained on " + info.dataset +
                 ", not " + a.dataset);
   std::vector<std::string> class_names;
   const auto set =
-      own ? load_user_images(a.data, a.labels, info.downsample, kCommand, &class_names)
-          : load_image_split(a.dataset, a.split, a.data_dir, info.downsample, kCommand);
+      own ? load_user_images(a.data, a.labels, info.downsample, kEvalCommand, &class_names)
+          : load_image_split(a.dataset, a.split, a.data_dir, info.downsample, kEvalCommand);
   const std::string what = own ? "'" + a.data + "'" : "the " + a.dataset;
   const auto shape = flow->flow_options().image_shape();
   if (set.images[0].sizes() != torch::IntArrayRef(shape))
-    throw Error(std::string(kCommand) + ": " + what + " images are " +
+    throw Error(std::string(kEvalCommand) + ": " + what + " images are " +
                 shape_string(set.images[0].sizes()) + " (C, H, W" +
                 (info.downsample > 1 ? ", downsampled by " + std::to_string(info.downsample) +
                                            " as the model's training images were"
                                      : std::string()) +
                 ") but '" + a.model + "' models " + shape_string(shape));
   if (info.classes > 0 && !set.labels.defined())
-    throw Error(std::string(kCommand) + ": '" + a.model + "' is class-conditional; give labels "
+    throw Error(std::string(kEvalCommand) + ": '" + a.model +
+                "' is class-conditional; give labels "
                 "(class sub-folders in --data, or --labels FILE.csv)");
   if (own && info.classes > 0 && class_names != info.class_names)
-    throw Error(std::string(kCommand) + ": the labels of " + what +
+    throw Error(std::string(kEvalCommand) + ": the labels of " + what +
                 " name other classes than the model was trained on");
   const auto context =
       info.classes > 0 ? train::one_hot(set.labels, info.classes) : torch::Tensor();
@@ -91,8 +92,7 @@ void run_images(const EvalArgs& a) {
   std::printf("%-12s %s\n", "model", a.model.c_str());
   std::printf("%-12s %s (%lld images, dequantisation seed %llu)\n", "data",
               (own ? a.data : a.dataset + " " + a.split).c_str(),
-              static_cast<long long>(set.images.size(0)),
-              static_cast<unsigned long long>(a.seed));
+              static_cast<long long>(set.images.size(0)), static_cast<unsigned long long>(a.seed));
   std::printf("%-12s %s +- %s\n", "bits/dim", number(bpd.mean).c_str(),
               number(bpd.standard_error).c_str());
 }
@@ -100,26 +100,28 @@ void run_images(const EvalArgs& a) {
 void run(const EvalArgs& a) {
   if (!a.dataset.empty() || (!a.data.empty() && is_image_data(a.data))) return run_images(a);
   if (!a.labels.empty())
-    throw UsageError(kCommand, "--labels goes with image data (--data DIR or an NPY image array)");
+    throw UsageError(kEvalCommand,
+                     "--labels goes with image data (--data DIR or an NPY image array)");
   if (a.density.empty() == a.data.empty())
-    throw UsageError(kCommand, "give exactly one of --data FILE, --density NAME or --dataset NAME");
-  require_positive(a.n, "-n", kCommand);
-  if (!a.data.empty()) require_extension(a.data, "--data", {".csv", ".npy"}, kCommand);
+    throw UsageError(kEvalCommand,
+                     "give exactly one of --data FILE, --density NAME or --dataset NAME");
+  require_positive(a.n, "-n", kEvalCommand);
+  if (!a.data.empty()) require_extension(a.data, "--data", {".csv", ".npy"}, kEvalCommand);
   const data::ToyDensity* density =
-      a.density.empty() ? nullptr : &density_option(a.density, /*need_sampler=*/true, kCommand);
-  set_threads(a.threads, kCommand);
-  auto flow = load_model(a.model, kCommand, /*conditional_ok=*/true);
+      a.density.empty() ? nullptr : &density_option(a.density, /*need_sampler=*/true, kEvalCommand);
+  set_threads(a.threads, kEvalCommand);
+  auto flow = load_model(a.model, kEvalCommand, /*conditional_ok=*/true);
   const int64_t dim = flow->flow_options().dim();
   // A model of a table's columns (diffeo train --target-cols / --context-cols)
   // reads them from files of the same layout; a conditional one needs them.
   const auto layout = recorded_layout(flow);
   if (flow->flow_options().context_features() > 0) {
     if (!layout)
-      throw Error(std::string(kCommand) + ": '" + a.model +
+      throw Error(std::string(kEvalCommand) + ": '" + a.model +
                   "' is a conditional flow without a recorded table layout (trained outside "
                   "'diffeo train --context-cols'); evaluate it from the library or Python");
     if (density)
-      throw Error(std::string(kCommand) + ": '" + a.model +
+      throw Error(std::string(kEvalCommand) + ": '" + a.model +
                   "' is a conditional flow of a table's columns (" + layout->describe() +
                   "); evaluate it on --data FILE");
   }
@@ -132,12 +134,12 @@ void run(const EvalArgs& a) {
              std::to_string(a.seed) + ")";
   } else {
     std::vector<std::string> header;
-    x = read_data(a.data, a.drop_nonfinite, kCommand, &header);
+    x = read_data(a.data, a.drop_nonfinite, kEvalCommand, &header);
     source = "'" + a.data + "' (" + std::to_string(x.size(0)) + " rows)";
-    if (layout) std::tie(x, context) = layout->split(x, header, a.data, kCommand);
+    if (layout) std::tie(x, context) = layout->split(x, header, a.data, kEvalCommand);
   }
   if (x.size(1) != dim)
-    throw Error(std::string(kCommand) + ": " + (density ? "density " : "") + source + " has " +
+    throw Error(std::string(kEvalCommand) + ": " + (density ? "density " : "") + source + " has " +
                 std::to_string(x.size(1)) + " columns but the model '" + a.model + "' has " +
                 std::to_string(dim) + " dimensions; give " +
                 (density ? std::string("a model of this density")

@@ -27,7 +27,7 @@ namespace diffeo::cli {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr const char* kCommand = "gallery";
+constexpr const char* kGalleryCommand = "gallery";
 
 struct GalleryArgs {
   std::string out;
@@ -96,7 +96,7 @@ flows::Flow trained_model(const GalleryArgs& a, const std::string& flow_name,
   auto fit = train::fit_toy(flow_name, density, flows::FlowOptions(2),
                             train::FitOptions().steps(a.steps).seed(a.seed));
   io::save(fit.flow, model_path);
-  write_atomically(sidecar_path, kCommand, [&](std::ostream& out) {
+  write_atomically(sidecar_path, kGalleryCommand, [&](std::ostream& out) {
     out << json{{"recipe", recipe}, {"seconds", since(start)}}.dump(1) << "\n";
   });
   std::printf("  %-8s trained in %.0f s\n", flow_name.c_str(), since(start));
@@ -163,30 +163,32 @@ GalleryFigure training_animation(const GalleryArgs& a, const fs::path& img) {
 }
 
 void run(const GalleryArgs& a) {
-  require_positive(a.steps, "--steps", kCommand);
-  require_positive(a.test_n, "--test-n", kCommand);
-  require_positive(a.animation_steps, "--animation-steps", kCommand);
-  require_positive(a.resolution, "--resolution", kCommand);
-  if (a.out.empty()) throw UsageError(kCommand, "--out DIR is required");
+  require_positive(a.steps, "--steps", kGalleryCommand);
+  require_positive(a.test_n, "--test-n", kGalleryCommand);
+  require_positive(a.animation_steps, "--animation-steps", kGalleryCommand);
+  require_positive(a.resolution, "--resolution", kGalleryCommand);
+  if (a.out.empty()) throw UsageError(kGalleryCommand, "--out DIR is required");
   const auto flow_names = split_list(a.flows);
   const auto density_names = split_list(a.densities);
   if (flow_names.empty() || density_names.empty())
-    throw UsageError(kCommand, "--flows and --densities need at least one name each");
-  for (const auto& name : flow_names) require_flow(name, kCommand);
+    throw UsageError(kGalleryCommand, "--flows and --densities need at least one name each");
+  for (const auto& name : flow_names) require_flow(name, kGalleryCommand);
   std::vector<const data::ToyDensity*> densities;
   for (const auto& name : density_names) {
-    densities.push_back(&density_option(name, /*need_sampler=*/true, kCommand));
+    densities.push_back(&density_option(name, /*need_sampler=*/true, kGalleryCommand));
     if (!densities.back()->log_prob)
-      throw UsageError(kCommand, "density '" + name + "' has no exact log density to compare to");
+      throw UsageError(kGalleryCommand,
+                       "density '" + name + "' has no exact log density to compare to");
   }
-  set_threads(a.threads, kCommand);
+  set_threads(a.threads, kGalleryCommand);
 
   const fs::path out(a.out), img = out / "img", models = out / "models";
   std::error_code error;
   fs::create_directories(img, error);
   fs::create_directories(models, error);
   if (error || !fs::is_directory(img) || !fs::is_directory(models))
-    throw Error(std::string(kCommand) + ": cannot create the directories under '" + a.out + "'");
+    throw Error(std::string(kGalleryCommand) + ": cannot create the directories under '" + a.out +
+                "'");
   const auto start = std::chrono::steady_clock::now();
 
   GalleryPage page;
@@ -249,11 +251,11 @@ void run(const GalleryArgs& a) {
   page.figures.push_back(
       {"3-D surface", "img/surface.png", "The true density and the learned one as surfaces."});
 
-  write_atomically((out / "index.html").string(), kCommand,
+  write_atomically((out / "index.html").string(), kGalleryCommand,
                    [&](std::ostream& o) { o << gallery_html(page); });
-  write_atomically((out / "index.md").string(), kCommand,
+  write_atomically((out / "index.md").string(), kGalleryCommand,
                    [&](std::ostream& o) { o << gallery_markdown(page); });
-  write_atomically((out / "results.json").string(), kCommand,
+  write_atomically((out / "results.json").string(), kGalleryCommand,
                    [&](std::ostream& o) { o << results.dump(1) << "\n"; });
   std::printf("gallery written to %s (%.0f s)\n", (out / "index.html").string().c_str(),
               since(start));

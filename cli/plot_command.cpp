@@ -17,7 +17,7 @@
 namespace diffeo::cli {
 namespace {
 
-constexpr const char* kCommand = "plot";
+constexpr const char* kPlotCommand = "plot";
 
 struct PlotArgs {
   std::string model, density, kind = "both", range, out, context, data;
@@ -34,12 +34,12 @@ data::PlotRange parse_range(const std::string& text) {
       v.push_back(std::stod(item, &used));
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      throw UsageError(kCommand,
+      throw UsageError(kPlotCommand,
                        "--range needs four numbers xmin,xmax,ymin,ymax, got '" + text + "'");
     }
   }
   if (v.size() != 4 || !(v[0] < v[1]) || !(v[2] < v[3]))
-    throw UsageError(kCommand,
+    throw UsageError(kPlotCommand,
                      "--range needs xmin,xmax,ymin,ymax with xmin < xmax and ymin < "
                      "ymax, got '" +
                          text + "'");
@@ -68,25 +68,26 @@ struct Source {
 
 void run(const PlotArgs& a) {
   if (a.model.empty() && a.density.empty())
-    throw UsageError(kCommand, "give --model FILE and/or --density NAME");
+    throw UsageError(kPlotCommand, "give --model FILE and/or --density NAME");
   const std::vector<std::string> kinds{"samples", "density", "both", "surface"};
   if (std::find(kinds.begin(), kinds.end(), a.kind) == kinds.end())
-    throw UsageError(kCommand, "--kind is '" + a.kind +
-                                   "'; expected samples, density, both or "
-                                   "surface");
-  require_positive(a.bins, "--bins", kCommand);
-  require_positive(a.n, "-n", kCommand);
+    throw UsageError(kPlotCommand, "--kind is '" + a.kind +
+                                       "'; expected samples, density, both or "
+                                       "surface");
+  require_positive(a.bins, "--bins", kPlotCommand);
+  require_positive(a.n, "-n", kPlotCommand);
   if (a.kind == "surface" && a.bins > 150)
-    throw UsageError(kCommand, "--bins must be at most 150 for a surface (one polygon per cell)");
-  require_extension(a.out, "--out", {".png"}, kCommand);
-  set_threads(a.threads, kCommand);
-  check_writable(a.out, "--out", kCommand);
+    throw UsageError(kPlotCommand,
+                     "--bins must be at most 150 for a surface (one polygon per cell)");
+  require_extension(a.out, "--out", {".png"}, kPlotCommand);
+  set_threads(a.threads, kPlotCommand);
+  check_writable(a.out, "--out", kPlotCommand);
 
   std::vector<Source> sources;
   std::optional<data::PlotRange> range;
   if (!a.range.empty()) range = parse_range(a.range);
   if (!a.density.empty()) {
-    const auto& d = density_option(a.density, /*need_sampler=*/false, kCommand);
+    const auto& d = density_option(a.density, /*need_sampler=*/false, kPlotCommand);
     Source s{"true " + a.density, {}, d.log_prob ? d.log_prob : d.unnormalized_log_prob};
     if (d.sample)
       s.sample = [&d, &a](int64_t n) {
@@ -96,19 +97,19 @@ void run(const PlotArgs& a) {
     sources.push_back(s);
   }
   if (!a.model.empty()) {
-    auto flow = load_model(a.model, kCommand, /*conditional_ok=*/true);
+    auto flow = load_model(a.model, kPlotCommand, /*conditional_ok=*/true);
     if (const int64_t features = flow->flow_options().context_features(); features > 0) {
       if (a.context.empty())
-        throw UsageError(kCommand, "'" + a.model + "' is a conditional flow (" +
-                                       std::to_string(features) +
-                                       " context features): give --context V1,V2,... or FILE");
+        throw UsageError(kPlotCommand, "'" + a.model + "' is a conditional flow (" +
+                                           std::to_string(features) +
+                                           " context features): give --context V1,V2,... or FILE");
       if (!a.density.empty())
-        throw UsageError(kCommand, "a conditional model is drawn without --density");
+        throw UsageError(kPlotCommand, "a conditional model is drawn without --density");
       ConditionalPlot what;
-      what.contexts = context_rows(a.context, features, a.model, kCommand,
+      what.contexts = context_rows(a.context, features, a.model, kPlotCommand,
                                    /*one_value_per_row=*/true);
       if (!a.data.empty())
-        what.data = read_data(a.data, /*drop_nonfinite=*/false, kCommand, &what.header);
+        what.data = read_data(a.data, /*drop_nonfinite=*/false, kPlotCommand, &what.header);
       what.range = range;
       what.bins = a.bins;
       what.seed = a.seed;
@@ -117,10 +118,10 @@ void run(const PlotArgs& a) {
       return;
     }
     if (!a.context.empty() || !a.data.empty())
-      throw UsageError(kCommand, "--context and --data go with a conditional model; '" + a.model +
-                                     "' is unconditional");
+      throw UsageError(kPlotCommand, "--context and --data go with a conditional model; '" +
+                                         a.model + "' is unconditional");
     if (flow->flow_options().dim() != 2)
-      throw Error(std::string(kCommand) + ": the model '" + a.model + "' has " +
+      throw Error(std::string(kPlotCommand) + ": the model '" + a.model + "' has " +
                   std::to_string(flow->flow_options().dim()) + " dimensions; plots need 2");
     Source s{flow->spec().at("flow").get<std::string>() + " model",
              [flow, &a](int64_t n) mutable {
@@ -148,14 +149,14 @@ void run(const PlotArgs& a) {
     int col = 0;
     plot::PanelStyle style{"", "x#d1#u", "x#d2#u", ""};
     if (want_samples) {
-      if (!s.sample) throw Error(std::string(kCommand) + ": " + s.name + " has no sampler");
+      if (!s.sample) throw Error(std::string(kPlotCommand) + ": " + s.name + " has no sampler");
       style.title = s.name + ": samples";
       style.value_label = "density";
       figure.heatmap(static_cast<int>(row), col++, plot::histogram2d(s.sample(a.n), *range, a.bins),
                      style);
     }
     if (want_density) {
-      if (!s.log_prob) throw Error(std::string(kCommand) + ": " + s.name + " has no density");
+      if (!s.log_prob) throw Error(std::string(kPlotCommand) + ": " + s.name + " has no density");
       auto grid = plot::density_grid(s.log_prob, *range, a.bins, torch::kFloat64);
       style.title = s.name + ": density";
       style.value_label = "p(x)";

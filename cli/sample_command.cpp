@@ -18,7 +18,7 @@ namespace diffeo::cli {
 
 namespace {
 
-const char* kCommand = "sample";
+const char* kSampleCommand = "sample";
 
 struct SampleArgs {
   std::string model, out, grid, context;
@@ -29,34 +29,36 @@ struct SampleArgs {
 
 // An image model's samples as a PNG grid (-n defaults to 64 there).
 void run_grid(SampleArgs a, bool n_given) {
-  require_extension(a.grid, "--grid", {".png"}, kCommand);
-  require_positive(a.temperature, "--temperature", kCommand);
-  set_threads(a.threads, kCommand);
-  check_writable(a.grid, "--grid", kCommand);
+  require_extension(a.grid, "--grid", {".png"}, kSampleCommand);
+  require_positive(a.temperature, "--temperature", kSampleCommand);
+  set_threads(a.threads, kSampleCommand);
+  check_writable(a.grid, "--grid", kSampleCommand);
   ImageModelInfo info;
-  auto flow = load_image_model(a.model, kCommand, &info);
+  auto flow = load_image_model(a.model, kSampleCommand, &info);
   if (a.label >= 0) {
     if (info.classes == 0)
-      throw UsageError(kCommand, "--class needs a class-conditional image model; '" + a.model +
-                                     "' is unconditional");
+      throw UsageError(kSampleCommand, "--class needs a class-conditional image model; '" +
+                                           a.model + "' is unconditional");
     if (a.label >= info.classes)
-      throw UsageError(kCommand, "--class must be from 0 to " + std::to_string(info.classes - 1) +
-                                     ", got " + std::to_string(a.label));
+      throw UsageError(kSampleCommand, "--class must be from 0 to " +
+                                           std::to_string(info.classes - 1) + ", got " +
+                                           std::to_string(a.label));
   }
   if (!n_given) a.n = info.classes > 0 && a.label < 0 ? 10 * info.classes : 64;
-  require_positive(a.n, "-n", kCommand);
+  require_positive(a.n, "-n", kSampleCommand);
   if (a.n > 4096)
-    throw UsageError(kCommand, "--grid draws at most 4096 images, got -n " + std::to_string(a.n));
+    throw UsageError(kSampleCommand,
+                     "--grid draws at most 4096 images, got -n " + std::to_string(a.n));
   write_sample_grid(flow, info, a.n, a.seed, a.temperature, a.grid, a.label);
   std::cout << "wrote a grid of " << a.n << " samples"
             << (a.label >= 0 ? " of class " + std::to_string(a.label) : std::string())
-            << " (temperature " << number(a.temperature) << ") from " << a.model << " to "
-            << a.grid << "\n";
+            << " (temperature " << number(a.temperature) << ") from " << a.model << " to " << a.grid
+            << "\n";
 }
 
 // n draws per context row, as rows [row number (1-based), context..., sample...].
-torch::Tensor conditional_samples(flows::Flow flow, const torch::Tensor& context,
-                                  int64_t n, at::Generator& generator) {
+torch::Tensor conditional_samples(flows::Flow flow, const torch::Tensor& context, int64_t n,
+                                  at::Generator& generator) {
   const auto dtype = model_dtype(flow);
   const int64_t per_chunk = std::max<int64_t>(1, kChunkRows / n);  // context rows per call
   std::vector<torch::Tensor> parts;
@@ -66,37 +68,37 @@ torch::Tensor conditional_samples(flows::Flow flow, const torch::Tensor& context
     // [n, count, D] -> [count, n, D]: a row's draws together.
     const auto draws = flow->sample(n, c, generator).transpose(0, 1);
     const auto row = torch::arange(start + 1, start + count + 1, c.options()).view({count, 1, 1});
-    parts.push_back(torch::cat({row.expand({count, n, 1}),
-                                c.unsqueeze(1).expand({count, n, c.size(1)}), draws},
-                               2)
-                        .reshape({count * n, -1}));
+    parts.push_back(
+        torch::cat({row.expand({count, n, 1}), c.unsqueeze(1).expand({count, n, c.size(1)}), draws},
+                   2)
+            .reshape({count * n, -1}));
   }
   return torch::cat(parts);
 }
 
 void run(const SampleArgs& a) {
-  require_positive(a.n, "-n", kCommand);
+  require_positive(a.n, "-n", kSampleCommand);
   if (a.out.empty())
-    throw UsageError(kCommand, "give --out FILE (or --grid FILE.png for an image model)");
-  require_extension(a.out, "--out", {".csv", ".npy"}, kCommand);
-  set_threads(a.threads, kCommand);
-  check_writable(a.out, "--out", kCommand);
+    throw UsageError(kSampleCommand, "give --out FILE (or --grid FILE.png for an image model)");
+  require_extension(a.out, "--out", {".csv", ".npy"}, kSampleCommand);
+  set_threads(a.threads, kSampleCommand);
+  check_writable(a.out, "--out", kSampleCommand);
   const auto start = std::chrono::steady_clock::now();
-  auto flow = load_model(a.model, kCommand, /*conditional_ok=*/true);
+  auto flow = load_model(a.model, kSampleCommand, /*conditional_ok=*/true);
   const int64_t features = flow->flow_options().context_features();
   if (features > 0 && a.context.empty())
-    throw UsageError(kCommand, "'" + a.model + "' is a conditional flow (" +
-                                   std::to_string(features) +
-                                   " context features): give --context FILE or --context V1,V2,...");
+    throw UsageError(kSampleCommand,
+                     "'" + a.model + "' is a conditional flow (" + std::to_string(features) +
+                         " context features): give --context FILE or --context V1,V2,...");
   if (features == 0 && !a.context.empty())
-    throw UsageError(kCommand, "'" + a.model + "' is unconditional: it takes no --context");
+    throw UsageError(kSampleCommand, "'" + a.model + "' is unconditional: it takes no --context");
   torch::Tensor samples;
   {
     c10::InferenceMode inference;
     auto generator = at::make_generator<at::CPUGeneratorImpl>(a.seed);
     if (features > 0)
-      samples = conditional_samples(flow, context_rows(a.context, features, a.model, kCommand),
-                                    a.n, generator);
+      samples = conditional_samples(
+          flow, context_rows(a.context, features, a.model, kSampleCommand), a.n, generator);
     else
       samples = in_chunks(a.n, kChunkRows,
                           [&](int64_t, int64_t rows) { return flow->sample(rows, {}, generator); });
@@ -106,8 +108,9 @@ void run(const SampleArgs& a) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "wrote " << samples.size(0) << " samples x " << samples.size(1) << " columns ("
             << dtype_name(samples.scalar_type()) << ")"
-            << (features > 0 ? " (" + std::to_string(a.n) + " per context row: row, context, sample)"
-                             : std::string())
+            << (features > 0
+                    ? " (" + std::to_string(a.n) + " per context row: row, context, sample)"
+                    : std::string())
             << " from " << a.model << " to " << a.out << " in " << seconds(elapsed) << "\n";
 }
 
@@ -133,9 +136,10 @@ void add_sample_command(CLI::App& app) {
   command->add_option("--threads", a->threads, "LibTorch intra-op threads")->capture_default_str();
   command->callback([a, command] {
     if (command->count("--class") > 0 && a->grid.empty())
-      throw UsageError(kCommand, "--class goes with --grid FILE.png (class-conditional image models)");
+      throw UsageError(kSampleCommand,
+                       "--class goes with --grid FILE.png (class-conditional image models)");
     if (command->count("--class") > 0 && a->label < 0)
-      throw UsageError(kCommand, "--class must be >= 0, got " + std::to_string(a->label));
+      throw UsageError(kSampleCommand, "--class must be >= 0, got " + std::to_string(a->label));
     if (!a->grid.empty()) return run_grid(*a, command->count("-n") > 0);
     run(*a);
   });

@@ -7,6 +7,9 @@
 
 namespace diffeo::cli {
 
+/// The command name train_command.cpp and train_images.cpp report errors under.
+inline constexpr const char* kTrainCommand = "train";
+
 /// `diffeo train`'s command line.  Zero or empty numeric/width fields mean
 /// "the default of the chosen path": toy densities and tables use the
 /// library's FitOptions / FlowOptions defaults, image data sets per-flow

@@ -14,9 +14,9 @@
 #include "common.h"
 #include "diffeo/core/error.h"
 #include "diffeo/data/table.h"
+#include "diffeo/distributed/rendezvous.h"
 #include "diffeo/flows/flow.h"
 #include "diffeo/flows/standardization.h"
-#include "diffeo/distributed/rendezvous.h"
 #include "diffeo/io/save_load.h"
 #include "diffeo/train/fit.h"
 #include "diffeo/train/toy_fit.h"
@@ -29,26 +29,25 @@ namespace diffeo::cli {
 
 namespace {
 
-const char* kCommand = "train";
-
 // Everything about the command line that can be checked without files.
 flows::FlowOptions check_arguments(const TrainArgs& a) {
-  require_flow(a.flow, kCommand);
-  require_positive(a.steps, "--steps", kCommand);
-  require_positive(a.batch_size, "--batch-size", kCommand);
-  require_positive(a.learning_rate, "--lr", kCommand);
-  require_positive(a.bins, "--bins", kCommand);
-  if (!a.data.empty()) require_extension(a.data, "--data", {".csv", ".npy"}, kCommand);
-  if (!a.density.empty()) density_option(a.density, /*need_sampler=*/true, kCommand);
-  if (!a.history.empty()) require_extension(a.history, "--history", {".json", ".csv"}, kCommand);
+  require_flow(a.flow, kTrainCommand);
+  require_positive(a.steps, "--steps", kTrainCommand);
+  require_positive(a.batch_size, "--batch-size", kTrainCommand);
+  require_positive(a.learning_rate, "--lr", kTrainCommand);
+  require_positive(a.bins, "--bins", kTrainCommand);
+  if (!a.data.empty()) require_extension(a.data, "--data", {".csv", ".npy"}, kTrainCommand);
+  if (!a.density.empty()) density_option(a.density, /*need_sampler=*/true, kTrainCommand);
+  if (!a.history.empty())
+    require_extension(a.history, "--history", {".json", ".csv"}, kTrainCommand);
   return checked_flow_options(flows::FlowOptions(/*dim=*/2)
                                   .layers(a.layers)
-                                  .hidden(parse_widths(a.hidden, "--hidden", kCommand))
+                                  .hidden(parse_widths(a.hidden, "--hidden", kTrainCommand))
                                   .bins(a.bins)
                                   .order(a.order)
                                   .transform(a.transform)
                                   .seed(a.seed),
-                              a.flow, kCommand);
+                              a.flow, kTrainCommand);
 }
 
 // Fills the fields left at 0 / empty with the library's defaults.
@@ -58,7 +57,7 @@ TrainArgs with_defaults(TrainArgs a) {
   if (a.steps == 0) a.steps = fit.steps();
   if (a.batch_size == 0) a.batch_size = fit.batch_size();
   if (a.learning_rate == 0) {
-    require_flow(a.flow, kCommand);
+    require_flow(a.flow, kTrainCommand);
     a.learning_rate = flows::default_learning_rate(a.flow);
   }
   if (a.bins == 0) a.bins = flow.bins();
@@ -76,8 +75,8 @@ std::vector<int64_t> parse_columns(const std::string& text, const std::string& o
     char* end = nullptr;
     const long long value = std::strtoll(item.c_str(), &end, 10);
     if (*end != '\0' || value < 1 || value > width)
-      throw UsageError(kCommand, option + " needs column numbers from 1 to " +
-                                     std::to_string(width) + ", got '" + item + "'");
+      throw UsageError(kTrainCommand, option + " needs column numbers from 1 to " +
+                                          std::to_string(width) + ", got '" + item + "'");
     columns.push_back(value - 1);
   }
   return columns;
@@ -98,29 +97,31 @@ TableLayout table_layout(int64_t width, const TrainArgs& a) {
       if (!is_context(c)) layout.targets.push_back(c);
   for (auto c : layout.targets)
     if (is_context(c))
-      throw UsageError(
-          kCommand, "column " + std::to_string(c + 1) + " is both a target and a context column");
-  if (layout.targets.empty()) throw UsageError(kCommand, "no target columns are left");
+      throw UsageError(kTrainCommand, "column " + std::to_string(c + 1) +
+                                          " is both a target and a context column");
+  if (layout.targets.empty()) throw UsageError(kTrainCommand, "no target columns are left");
   return layout;
 }
 
 void run(const TrainArgs& args) {
   if (!args.density.empty() + !args.data.empty() + !args.dataset.empty() != 1)
-    throw UsageError(kCommand, "give exactly one of --density NAME, --data FILE or --dataset NAME");
+    throw UsageError(kTrainCommand,
+                     "give exactly one of --density NAME, --data FILE or --dataset NAME");
   if (args.layers < 0)
-    throw UsageError(kCommand, "--layers must be >= 0 (0: the flow's default), got " +
-                                   std::to_string(args.layers));
+    throw UsageError(kTrainCommand, "--layers must be >= 0 (0: the flow's default), got " +
+                                        std::to_string(args.layers));
   if (!args.dataset.empty() || (!args.data.empty() && is_image_data(args.data)))
     return train_on_images(args);
   if (!args.labels.empty())
-    throw UsageError(kCommand, "--labels goes with image data (--data DIR or an NPY image array)");
+    throw UsageError(kTrainCommand,
+                     "--labels goes with image data (--data DIR or an NPY image array)");
   const TrainArgs a = with_defaults(args);
   auto options = check_arguments(a);
-  set_threads(a.threads, kCommand);
-  check_writable(a.out, "--out", kCommand);
-  if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
-  check_checkpoint_options(a, kCommand);
-  if (launches_workers(a)) return launch_workers(a, kCommand);
+  set_threads(a.threads, kTrainCommand);
+  check_writable(a.out, "--out", kTrainCommand);
+  if (!a.history.empty()) check_writable(a.history, "--history", kTrainCommand);
+  check_checkpoint_options(a, kTrainCommand);
+  if (launches_workers(a)) return launch_workers(a, kTrainCommand);
   const auto group = distributed::join_from_environment();
   const int rank = rank_of(group);
 
@@ -142,14 +143,14 @@ void run(const TrainArgs& args) {
     source = "density " + a.density;
   } else {
     std::vector<std::string> header;
-    auto table = read_data(a.data, a.drop_nonfinite, kCommand, &header);
+    auto table = read_data(a.data, a.drop_nonfinite, kTrainCommand, &header);
     // --context-cols: those columns condition the flow (p(targets | context)).
     torch::Tensor context;
     std::optional<TableLayout> layout;
     if (!a.context_cols.empty() || !a.target_cols.empty()) {
       layout = table_layout(table.size(1), a);
       layout->names = header;
-      std::tie(table, context) = layout->split(table, header, a.data, kCommand);
+      std::tie(table, context) = layout->split(table, header, a.data, kTrainCommand);
       options.context_features(context.defined() ? context.size(1) : 0);
     }
     const int64_t n = table.size(0);
@@ -165,10 +166,9 @@ void run(const TrainArgs& args) {
                                : torch::Tensor();
     };
     if (training.size(0) < 2)
-      throw Error(std::string(kCommand) + ": '" + a.data + "' has " + std::to_string(n) +
+      throw Error(std::string(kTrainCommand) + ": '" + a.data + "' has " + std::to_string(n) +
                   " rows; training needs at least 2");
-    const auto s =
-        flows::standardization_of(training, "the training rows of '" + a.data + "'");
+    const auto s = flows::standardization_of(training, "the training rows of '" + a.data + "'");
     json spec{{"flow", a.flow},
               {"options", flows::to_json(options.dim(table.size(1)))},
               {"standardize", {{"mean", s.mean}, {"scale", s.scale}}}};
@@ -306,10 +306,9 @@ void add_train_command(CLI::App& app) {
                       "file, one per image in order, or 'file,label' rows for a folder");
   command->add_option("--lambda", a->lambda, "--dataset: logit preprocessing's lambda")
       ->capture_default_str();
-  command
-      ->add_option("--validation", a->validation,
-                   "images: training images held out for validation (default 2000; own "
-                   "images: 10%)");
+  command->add_option("--validation", a->validation,
+                      "images: training images held out for validation (default 2000; own "
+                      "images: 10%)");
   command
       ->add_option("--grid-every", a->grid_every,
                    "--dataset: write a grid of 64 samples every N steps (0: never)")
@@ -331,19 +330,20 @@ void add_train_command(CLI::App& app) {
   // Options whose 0 means "default": an explicit 0 or negative value is still an error.
   command->callback([a, command] {
     auto given = [&](const char* option) { return command->count(option) > 0; };
-    if (given("--steps")) require_positive(a->steps, "--steps", kCommand);
-    if (given("--batch-size")) require_positive(a->batch_size, "--batch-size", kCommand);
-    if (given("--bins")) require_positive(a->bins, "--bins", kCommand);
-    if (given("--order")) require_positive(a->order, "--order", kCommand);
-    if (given("--lr")) require_positive(a->learning_rate, "--lr", kCommand);
+    if (given("--steps")) require_positive(a->steps, "--steps", kTrainCommand);
+    if (given("--batch-size")) require_positive(a->batch_size, "--batch-size", kTrainCommand);
+    if (given("--bins")) require_positive(a->bins, "--bins", kTrainCommand);
+    if (given("--order")) require_positive(a->order, "--order", kTrainCommand);
+    if (given("--lr")) require_positive(a->learning_rate, "--lr", kTrainCommand);
     if (given("--validation") && a->validation < 0)  // -1 is the default's marker
-      throw UsageError(kCommand, "--validation must be >= 0, got " +
-                                     std::to_string(a->validation));
-    if (given("--minutes")) require_positive(a->minutes, "--minutes", kCommand);
-    if (given("--nproc")) require_positive(a->nproc, "--nproc", kCommand);
+      throw UsageError(kTrainCommand,
+                       "--validation must be >= 0, got " + std::to_string(a->validation));
+    if (given("--minutes")) require_positive(a->minutes, "--minutes", kTrainCommand);
+    if (given("--nproc")) require_positive(a->nproc, "--nproc", kTrainCommand);
     for (const char* option : {"--nnodes", "--node-rank", "--master-addr", "--master-port"})
       if (given(option) && !given("--nproc"))
-        throw UsageError(kCommand, std::string(option) + " needs --nproc (workers per machine)");
+        throw UsageError(kTrainCommand,
+                         std::string(option) + " needs --nproc (workers per machine)");
     run(*a);
   });
 }

@@ -25,8 +25,6 @@ namespace diffeo::cli {
 
 namespace {
 
-const char* kCommand = "train";
-
 // Per-flow defaults sized so that each model makes real progress in an hour
 // on 2 cores (docs/images.md has the measurements behind them).
 struct ImageDefaults {
@@ -40,7 +38,7 @@ ImageDefaults image_defaults(const std::string& flow) {
   if (flow == "nsf") return {8, "256,256", 5e-4};
   if (flow == "glow") return {8, "64", 1e-3};
   if (flow == "realnvp") return {8, "256,256", 5e-4};
-  throw UsageError(kCommand, "images train maf, realnvp, nsf or glow, not '" + flow + "'");
+  throw UsageError(kTrainCommand, "images train maf, realnvp, nsf or glow, not '" + flow + "'");
 }
 
 // OUT.pt -> OUT.10min.pt: where a snapshot after `minutes` goes.
@@ -63,19 +61,20 @@ void train_on_images(const TrainArgs& args) {
   if (a.transform.empty()) a.transform = "affine";
   // Neither --steps nor --minutes: the one-hour budget of the issue.
   if (a.minutes == 0 && a.steps == 0) a.minutes = 60;
-  if (a.grid_every < 0) throw UsageError(kCommand, "--grid-every must be >= 0");
-  if (a.snapshot_minutes < 0) throw UsageError(kCommand, "--snapshot-minutes must be >= 0");
+  if (a.grid_every < 0) throw UsageError(kTrainCommand, "--grid-every must be >= 0");
+  if (a.snapshot_minutes < 0) throw UsageError(kTrainCommand, "--snapshot-minutes must be >= 0");
   if (!(a.lambda >= 0 && a.lambda < 0.5))
-    throw UsageError(kCommand, "--lambda must be in [0, 0.5), got " + number(a.lambda));
-  require_positive(a.temperature, "--temperature", kCommand);
-  if (!a.history.empty()) require_extension(a.history, "--history", {".json", ".csv"}, kCommand);
-  if (!a.gif.empty()) require_extension(a.gif, "--gif", {".gif"}, kCommand);
-  set_threads(a.threads, kCommand);
-  check_writable(a.out, "--out", kCommand);
-  if (!a.history.empty()) check_writable(a.history, "--history", kCommand);
-  if (!a.gif.empty()) check_writable(a.gif, "--gif", kCommand);
-  check_checkpoint_options(a, kCommand);
-  if (launches_workers(a)) return launch_workers(a, kCommand);
+    throw UsageError(kTrainCommand, "--lambda must be in [0, 0.5), got " + number(a.lambda));
+  require_positive(a.temperature, "--temperature", kTrainCommand);
+  if (!a.history.empty())
+    require_extension(a.history, "--history", {".json", ".csv"}, kTrainCommand);
+  if (!a.gif.empty()) require_extension(a.gif, "--gif", {".gif"}, kTrainCommand);
+  set_threads(a.threads, kTrainCommand);
+  check_writable(a.out, "--out", kTrainCommand);
+  if (!a.history.empty()) check_writable(a.history, "--history", kTrainCommand);
+  if (!a.gif.empty()) check_writable(a.gif, "--gif", kTrainCommand);
+  check_checkpoint_options(a, kTrainCommand);
+  if (launches_workers(a)) return launch_workers(a, kTrainCommand);
   const auto group = distributed::join_from_environment();
   const int rank = rank_of(group);  // only rank 0 writes files and prints
 
@@ -83,22 +82,21 @@ void train_on_images(const TrainArgs& args) {
   const bool own = a.dataset.empty();
   std::vector<std::string> class_names;
   const auto all =
-      own ? load_user_images(a.data, a.labels, a.downsample, kCommand, &class_names)
-          : load_image_split(a.dataset, "train", a.data_dir, a.downsample, kCommand);
+      own ? load_user_images(a.data, a.labels, a.downsample, kTrainCommand, &class_names)
+          : load_image_split(a.dataset, "train", a.data_dir, a.downsample, kTrainCommand);
   if (!own && !a.labels.empty())
-    throw UsageError(kCommand, "--labels goes with your own images (--data); " + a.dataset +
-                                   " has its labels");
+    throw UsageError(kTrainCommand, "--labels goes with your own images (--data); " + a.dataset +
+                                        " has its labels");
   const int64_t n = all.images.size(0);
   if (a.validation == -1) a.validation = own ? n / 10 : 2000;
   if (a.conditional && !all.labels.defined())
-    throw UsageError(kCommand, "--conditional needs labels: class sub-folders in '" + a.data +
-                                   "' or --labels FILE.csv");
+    throw UsageError(kTrainCommand, "--conditional needs labels: class sub-folders in '" + a.data +
+                                        "' or --labels FILE.csv");
   if (a.validation >= n)
-    throw UsageError(kCommand, "--validation " + std::to_string(a.validation) +
-                                   " leaves no training images of " + std::to_string(n));
+    throw UsageError(kTrainCommand, "--validation " + std::to_string(a.validation) +
+                                        " leaves no training images of " + std::to_string(n));
   const auto C = all.images.size(1), H = all.images.size(2), W = all.images.size(3);
-  const int64_t classes =
-      !a.conditional ? 0 : own ? static_cast<int64_t>(class_names.size()) : 10;
+  const int64_t classes = !a.conditional ? 0 : own ? static_cast<int64_t>(class_names.size()) : 10;
 
   // Build the flow: the inner flow models logit space; the spec says how the
   // model's data was made, so eval and sample can reproduce it.
@@ -107,14 +105,14 @@ void train_on_images(const TrainArgs& args) {
                                           .image_shape({C, H, W})
                                           .layers(a.layers)
                                           .levels(a.levels)
-                                          .hidden(parse_widths(a.hidden, "--hidden", kCommand))
+                                          .hidden(parse_widths(a.hidden, "--hidden", kTrainCommand))
                                           .transform(a.transform)
                                           .bins(a.bins)
                                           // logit(lambda) = -13.8: the spline must cover it.
                                           .bound(spline ? 15.0 : 6.0)
                                           .context_features(classes)
                                           .seed(a.seed),
-                                      a.flow, kCommand);
+                                      a.flow, kTrainCommand);
   const std::string dataset = own ? "files" : a.dataset;
   json described{{"dataset", dataset}, {"downsample", a.downsample}};
   if (own) described["source"] = a.data;
@@ -205,11 +203,10 @@ void train_on_images(const TrainArgs& args) {
   const double bpd = data::bits_per_dim(-report.best_validation, C * H * W);
   int64_t parameters = 0;
   for (const auto& p : flow->parameters()) parameters += p.numel();
-  std::cout << "trained " << a.flow << " on " << (own ? "'" + a.data + "'" : a.dataset) << " ("
-            << C << "x" << H << "x" << W
-            << ", " << n - a.validation << " training images, " << parameters
-            << " parameters): " << report.steps << " steps in " << seconds(report.seconds) << " ("
-            << report.stop_reason << ")";
+  std::cout << "trained " << a.flow << " on " << (own ? "'" + a.data + "'" : a.dataset) << " (" << C
+            << "x" << H << "x" << W << ", " << n - a.validation << " training images, "
+            << parameters << " parameters): " << report.steps << " steps in "
+            << seconds(report.seconds) << " (" << report.stop_reason << ")";
   if (report.skipped_steps > 0) std::cout << ", " << report.skipped_steps << " skipped";
   if (std::isfinite(report.best_validation))
     std::cout << ", best validation " << number(bpd) << " bits/dim";

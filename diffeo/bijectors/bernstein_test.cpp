@@ -20,12 +20,15 @@
 #include "diffeo/nn/mlp.h"
 #include "diffeo/testing/bijector_harness.h"
 #include "diffeo/testing/expect_error.h"
+#include "diffeo/testing/tensor_checks.h"
 
 namespace diffeo {
 namespace {
 
 using bernstein::BernsteinOptions;
+using testing::doubles;
 using testing::expect_error;
+using testing::max_abs;
 
 constexpr double kBound = 3.0;
 
@@ -35,10 +38,6 @@ BernsteinOptions bounded() {
   o.bound = kBound;
   return o;
 }
-
-torch::Tensor values(std::vector<double> v) { return torch::tensor(v, torch::kFloat64); }
-
-double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 
 // `rows` random parameter sets [rows, 1, P] for an order-M polynomial, N(0, scale^2).
 torch::Tensor random_params(int64_t order, const BernsteinOptions& o, int64_t rows, double scale,
@@ -75,14 +74,14 @@ TEST(Bernstein, CoefficientsIncreaseAndBoundedOnesMeetTheIdentity) {
     EXPECT_TRUE((b.diff(1, -1) > 0).all().item<bool>());
     EXPECT_TRUE((b.select(-1, 0) == 0).all().item<bool>());
     EXPECT_TRUE((b.select(-1, order) == 1).all().item<bool>());
-    auto ends = bernstein::derivative(values({0, 1}).expand({4, 1, 2}), b.unsqueeze(-2));
+    auto ends = bernstein::derivative(doubles({0, 1}).expand({4, 1, 2}), b.unsqueeze(-2));
     EXPECT_LT(max_abs(ends - 1), 1e-13) << order;
   }
 }
 
 TEST(Bernstein, ZeroParamsGiveTheIdentity) {
   for (auto o : {plain(), bounded()}) {
-    auto x = torch::cat({grid(o, 1201), values({0, 1, -kBound, kBound, -1e4, 1e4})});
+    auto x = torch::cat({grid(o, 1201), doubles({0, 1, -kBound, kBound, -1e4, 1e4})});
     for (int64_t order : {4, 100}) {
       for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
         const double tolerance = dtype == torch::kFloat64 ? 1e-13 : 1e-6;
@@ -110,7 +109,7 @@ TEST(Bernstein, IsStrictlyIncreasingAndC1UpToOrder100) {
       EXPECT_GT(r.log_det.min().item<double>(), std::log(o.min_slope) - 1e-9) << order;
       // Value and slope continue across the ends of the polynomial's interval.
       const double lo = o.bound > 0 ? -o.bound : 0, hi = o.bound > 0 ? o.bound : 1;
-      auto ends = values({lo, hi}).expand({4, 2});
+      auto ends = doubles({lo, hi}).expand({4, 2});
       auto at = bernstein::apply(ends, params, false, o);
       for (double h : {-1e-10, 1e-10}) {
         auto near = bernstein::apply(ends + h, params, false, o);
@@ -119,7 +118,7 @@ TEST(Bernstein, IsStrictlyIncreasingAndC1UpToOrder100) {
         EXPECT_LT(max_abs(near.log_det - at.log_det), 1e-5) << order;
       }
       if (o.bound > 0) {
-        EXPECT_LT(max_abs(at.output - values({lo, hi})), 1e-14);
+        EXPECT_LT(max_abs(at.output - doubles({lo, hi})), 1e-14);
         EXPECT_LT(max_abs(at.log_det), 1e-12);
       }
     }
@@ -189,8 +188,8 @@ TEST(Bernstein, SolverOptionsAreHonoured) {
   // Coefficients that are not strictly increasing: g(u) = 3u^2 - 2u^3 has g' = 0
   // at both ends, where the first guesses for t = 0 and 1 land; the Newton step
   // 0 / 0 is NaN there and bisects instead.
-  auto flat = values({0, 0, 1, 1});
-  auto targets = values({0, 1, 0.5, 1e-9});
+  auto flat = doubles({0, 0, 1, 1});
+  auto targets = doubles({0, 1, 0.5, 1e-9});
   auto root = bernstein::solve(targets, flat, 1e-13, 100);
   EXPECT_TRUE(torch::isfinite(root.u).all().item<bool>());
   EXPECT_LT(max_abs(bernstein::value(root.u, flat) - targets), 1e-12);
@@ -333,7 +332,7 @@ BernsteinPolynomial random_polynomial(int64_t order, std::vector<int64_t> shape,
 // interval, and far out in the tails.
 torch::Tensor adversaries(const BernsteinOptions& o, int64_t d) {
   const double lo = o.bound > 0 ? -o.bound : 0, hi = o.bound > 0 ? o.bound : 1;
-  auto x = values(
+  auto x = doubles(
       {lo, hi, lo - 1e-12, lo + 1e-12, hi - 1e-12, hi + 1e-12, lo + 1e-300, -1e4, 1e4, -1e8, 1e8});
   return d == 0 ? x : x.unsqueeze(1).expand({x.size(0), d}).contiguous();
 }
@@ -341,7 +340,7 @@ torch::Tensor adversaries(const BernsteinOptions& o, int64_t d) {
 // Rows [2, d] (or [2]) exactly at the ends of the polynomial's interval.
 torch::Tensor interval_ends(const BernsteinOptions& o, int64_t d) {
   const double lo = o.bound > 0 ? -o.bound : 0, hi = o.bound > 0 ? o.bound : 1;
-  auto x = values({lo, hi});
+  auto x = doubles({lo, hi});
   return d == 0 ? x : x.unsqueeze(1).expand({2, d}).contiguous();
 }
 

@@ -14,7 +14,7 @@ torch::Tensor column(std::initializer_list<double> values) {
   return torch::tensor(std::vector<double>(values), torch::kFloat64);
 }
 
-std::vector<BijectorCase> all_cases() {
+std::vector<BijectorCase> property_cases() {
   const auto huge = column({-1e8, 1e8, 0.0});
   return {
       {"Shift", [] { return Bijector(Shift(0.7)); }, {}, {}, {huge}},
@@ -105,7 +105,7 @@ TEST_P(BijectorProperties, Context) { testing::check_context(GetParam()); }
 TEST_P(BijectorProperties, FiniteGradients) { testing::check_finite_gradients(GetParam()); }
 TEST_P(BijectorProperties, Adversarial) { testing::check_adversarial(GetParam()); }
 
-INSTANTIATE_TEST_SUITE_P(AllBijectors, BijectorProperties, ::testing::ValuesIn(all_cases()),
+INSTANTIATE_TEST_SUITE_P(AllBijectors, BijectorProperties, ::testing::ValuesIn(property_cases()),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -16,18 +16,20 @@
 #include "diffeo/core/checks.h"
 #include "diffeo/testing/bijector_harness.h"
 #include "diffeo/testing/expect_error.h"
+#include "diffeo/testing/tensor_checks.h"
 
 namespace diffeo {
 namespace {
 
 using spline::rational_quadratic;
+using testing::all_finite;
+using testing::doubles;
 using testing::expect_error;
+using testing::max_abs;
 
 constexpr int64_t kBins = 8;
 constexpr int64_t kParams = 3 * kBins - 1;
-constexpr double kBound = 3.0;  // SplineOptions' default
-
-torch::Tensor values(std::vector<double> v) { return torch::tensor(v, torch::kFloat64); }
+constexpr double kSplineBound = 3.0;  // SplineOptions' default
 
 // `rows` random parameter sets of shape [rows, 1, 3K - 1] (one per row of a
 // [rows, n] input), standard normal times `scale`.
@@ -51,10 +53,6 @@ std::vector<torch::Tensor> hard_params() {
   return {random_params(4, 3.0, 1), random_params(4, 50.0, 2), lopsided_params()};
 }
 
-double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
-
-bool all_finite(const torch::Tensor& t) { return torch::isfinite(t).all().item<bool>(); }
-
 // Inputs of shape [rows, n] that probe the spline: every knot, both sides of
 // it, +-bound, +-1e4 and uniform points in (-4, 4).  `k` is x or y knots.
 torch::Tensor probes(const torch::Tensor& k, uint64_t seed) {
@@ -62,7 +60,7 @@ torch::Tensor probes(const torch::Tensor& k, uint64_t seed) {
   auto knots = k.reshape({rows, -1});
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto uniform = torch::rand({rows, 200}, gen, torch::kFloat64) * 8 - 4;
-  auto fixed = values({-kBound, kBound, -1e4, 1e4, 0.0}).expand({rows, 5});
+  auto fixed = doubles({-kSplineBound, kSplineBound, -1e4, 1e4, 0.0}).expand({rows, 5});
   return torch::cat({knots, knots - 1e-12, knots + 1e-12, fixed, uniform}, 1);
 }
 
@@ -73,14 +71,14 @@ TEST(Spline, ParameterCount) {
 }
 
 TEST(Spline, ZeroParamsGiveTheIdentity) {
-  auto x = torch::cat({torch::linspace(-6, 6, 1201, torch::kFloat64), values({-3, 3, -1e4, 1e4})});
+  auto x = torch::cat({torch::linspace(-6, 6, 1201, torch::kFloat64), doubles({-3, 3, -1e4, 1e4})});
   for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
     const double tolerance = dtype == torch::kFloat64 ? 1e-13 : 1e-5;
     auto t = x.to(dtype);
     auto params = torch::zeros({kParams}, dtype);
     for (bool inverse : {false, true}) {
       auto r = rational_quadratic(t, params, inverse);
-      EXPECT_LT(max_abs(r.output - t), tolerance * kBound) << inverse;
+      EXPECT_LT(max_abs(r.output - t), tolerance * kSplineBound) << inverse;
       EXPECT_LT(max_abs(r.log_det), tolerance) << inverse;
       EXPECT_EQ(r.output.dtype(), dtype);
     }
@@ -93,8 +91,8 @@ TEST(Spline, KnotsMapToTheCumulativeHeights) {
   ASSERT_EQ(k.x.sizes(), torch::IntArrayRef({4, 1, kBins + 1}));
   // The ends are exact, and the knots strictly increase.
   for (const auto& t : {k.x, k.y}) {
-    EXPECT_TRUE((t.select(-1, 0) == -kBound).all().item<bool>());
-    EXPECT_TRUE((t.select(-1, kBins) == kBound).all().item<bool>());
+    EXPECT_TRUE((t.select(-1, 0) == -kSplineBound).all().item<bool>());
+    EXPECT_TRUE((t.select(-1, kBins) == kSplineBound).all().item<bool>());
     EXPECT_TRUE((t.diff(1, -1) > 0).all().item<bool>());
   }
   auto x = k.x.squeeze(1);
@@ -133,11 +131,13 @@ TEST(Spline, IsStrictlyIncreasingWithIdentityTails) {
   auto x = torch::linspace(-5, 5, 20001, torch::kFloat64).expand({4, 20001});
   auto r = rational_quadratic(x, params, false);
   EXPECT_TRUE((r.output.diff(1, -1) > 0).all().item<bool>());
-  auto tails = x.abs() > kBound;
+  auto tails = x.abs() > kSplineBound;
   EXPECT_TRUE(torch::equal(r.output.masked_select(tails), x.masked_select(tails)));
   EXPECT_TRUE((r.log_det.masked_select(tails) == 0).all().item<bool>());
-  auto ends = rational_quadratic(values({-kBound, kBound}).expand({4, 2}), params, false).output;
-  EXPECT_LT(max_abs(ends - values({-kBound, kBound})), 1e-15);
+  auto ends =
+      rational_quadratic(doubles({-kSplineBound, kSplineBound}).expand({4, 2}), params, false)
+          .output;
+  EXPECT_LT(max_abs(ends - doubles({-kSplineBound, kSplineBound})), 1e-15);
 }
 
 TEST(Spline, LogDetMatchesAutogradAndFiniteDifferences) {
@@ -284,7 +284,7 @@ TEST(RationalQuadraticSpline, StartsAtTheIdentityWithZeroParams) {
   EXPECT_EQ(fixed->parameters().size(), 0u);
   EXPECT_EQ(fixed->buffers().size(), 1u);
   fixed->to(torch::kFloat64);
-  EXPECT_EQ(fixed->inverse(values({0.5})).dtype(), torch::kFloat64);
+  EXPECT_EQ(fixed->inverse(doubles({0.5})).dtype(), torch::kFloat64);
 }
 
 TEST(RationalQuadraticSpline, RefusesBadArguments) {
@@ -323,7 +323,8 @@ torch::Tensor spline_adversaries(RationalQuadraticSpline spline) {
   spline->to(torch::kFloat64);
   auto x = spline::knots(spline->params()).x;                   // shape + [K + 1]
   x = x.reshape({-1, kBins + 1}).t().reshape({kBins + 1, -1});  // [K + 1, D]
-  auto fixed = values({-kBound, kBound, -1e4, 1e4}).unsqueeze(1).expand({4, x.size(1)});
+  auto fixed =
+      doubles({-kSplineBound, kSplineBound, -1e4, 1e4}).unsqueeze(1).expand({4, x.size(1)});
   auto rows = torch::cat({x, x - 1e-9, x + 1e-9, fixed});
   return spline->params().dim() == 1 ? rows.reshape({-1}) : rows;
 }
@@ -336,14 +337,16 @@ std::vector<testing::BijectorCase> spline_cases() {
        {},
        {spline_adversaries(random_spline({}, 21))},
        0,
-       {values({-kBound, kBound})}},
+       {doubles({-kSplineBound, kSplineBound})}},
       {"BlockRationalQuadraticSpline",
        [] { return Bijector(Block(random_spline({3}, 22), 1)); },
        {3},
        {},
        {spline_adversaries(random_spline({3}, 22))},
        0,
-       {torch::tensor({{-kBound, kBound, kBound}, {kBound, -kBound, 0.5}}, torch::kFloat64)}},
+       {torch::tensor(
+           {{-kSplineBound, kSplineBound, kSplineBound}, {kSplineBound, -kSplineBound, 0.5}},
+           torch::kFloat64)}},
   };
 }
 

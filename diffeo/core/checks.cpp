@@ -21,6 +21,8 @@ std::string number_string(double value) {
   return out.str();
 }
 
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
 // "float32", "int64", ...: the names users write in code and see in PyTorch.
 static std::string dtype_name(torch::ScalarType type) {
   switch (type) {

@@ -16,6 +16,9 @@ std::string shape_string(torch::IntArrayRef shape);
 /// A number as printed in error messages: shortest of %g style, e.g. "-1e-09", "0.5", "inf".
 std::string number_string(double value);
 
+/// 'text' in single quotes, as error messages name paths.
+std::string quoted(const std::string& text);
+
 /// The tensor must be defined (not a default-constructed torch::Tensor).
 void check_defined(const torch::Tensor& t, const std::string& arg, const std::string& where);
 

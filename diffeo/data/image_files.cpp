@@ -21,8 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
-
 // ---------------------------------------------------------------- folders
 
 // The entries of one folder, sorted by name: its PNG files, its sub-folders

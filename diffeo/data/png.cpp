@@ -14,8 +14,6 @@
 namespace diffeo::data {
 namespace {
 
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
-
 // libpng reports errors by calling an error function that must not return; we
 // longjmp back to the setjmp of the function that made the call (libpng's
 // documented way).  The functions that call setjmp (decode_header,

@@ -24,8 +24,6 @@
 namespace diffeo::data {
 namespace {
 
-std::string quoted(const std::string& path) { return "'" + path + "'"; }
-
 // The whole trimmed cell must be a number (from_chars: locale-independent,
 // accepts nan/inf, which the caller refuses with a count).
 bool parse_number(std::string_view cell, double& value) {
@@ -131,7 +129,7 @@ TableRead read_csv(const std::string& path, const ReadOptions& options) {
       double ignored;
       bool any_number = false;
       for (auto cell : cells) any_number = any_number || parse_number(cell, ignored);
-      if (!any_number) {  // a header
+      if (!any_number) {           // a header
         for (auto cell : cells) {  // "x" -> x: names as spreadsheets quote them
           if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"')
             cell = cell.substr(1, cell.size() - 2);

@@ -8,8 +8,8 @@
 
 namespace diffeo {
 
-static std::vector<int64_t> checked_event_shape(const torch::Tensor& loc,
-                                                const torch::Tensor& scale) {
+static std::vector<int64_t> normal_event_shape(const torch::Tensor& loc,
+                                               const torch::Tensor& scale) {
   check_finite(loc, "loc", "Normal");
   check_finite(scale, "scale", "Normal");
   if (!loc.sizes().equals(scale.sizes()))
@@ -19,7 +19,7 @@ static std::vector<int64_t> checked_event_shape(const torch::Tensor& loc,
 }
 
 NormalImpl::NormalImpl(torch::Tensor loc, torch::Tensor scale, bool learnable)
-    : DistributionImpl(checked_event_shape(loc, scale)),
+    : DistributionImpl(normal_event_shape(loc, scale)),
       loc_(register_value(*this, "loc", loc, learnable)),
       scale_(*this, "Normal", "scale", scale, learnable) {}
 
@@ -53,8 +53,7 @@ torch::Tensor StandardNormalImpl::log_prob_impl(const torch::Tensor& x, const to
   return sum_rightmost(x.square(), event_rank()).mul(-0.5).sub(0.5 * size * std::log(2 * M_PI));
 }
 
-torch::Tensor StandardNormalImpl::sample_impl(torch::IntArrayRef sample_shape,
-                                              const torch::Tensor&,
+torch::Tensor StandardNormalImpl::sample_impl(torch::IntArrayRef sample_shape, const torch::Tensor&,
                                               c10::optional<at::Generator> generator) {
   auto shape = sample_shape.vec();
   shape.insert(shape.end(), event_shape().begin(), event_shape().end());

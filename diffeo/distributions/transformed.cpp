@@ -5,8 +5,8 @@
 
 namespace diffeo {
 
-static std::vector<int64_t> checked_event_shape(const Distribution& base,
-                                                const Bijector& bijector) {
+static std::vector<int64_t> transformed_event_shape(const Distribution& base,
+                                                    const Bijector& bijector) {
   if (base.is_empty()) throw Error("Transformed: argument 'base' is empty (nullptr)");
   if (bijector.is_empty()) throw Error("Transformed: argument 'bijector' is empty (nullptr)");
   if (bijector->event_rank() > base->event_rank())
@@ -17,7 +17,7 @@ static std::vector<int64_t> checked_event_shape(const Distribution& base,
 }
 
 TransformedImpl::TransformedImpl(Distribution base, Bijector bijector)
-    : DistributionImpl(checked_event_shape(base, bijector)),
+    : DistributionImpl(transformed_event_shape(base, bijector)),
       base_(register_module("base", base)),
       bijector_(register_module("bijector", bijector)),
       extra_event_dims_(base->event_rank() - bijector->event_rank()) {}

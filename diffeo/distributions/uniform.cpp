@@ -6,7 +6,7 @@
 
 namespace diffeo {
 
-static std::vector<int64_t> checked_event_shape(const torch::Tensor& low,
+static std::vector<int64_t> uniform_event_shape(const torch::Tensor& low,
                                                 const torch::Tensor& high) {
   check_finite(low, "low", "Uniform");
   check_finite(high, "high", "Uniform");
@@ -19,7 +19,7 @@ static std::vector<int64_t> checked_event_shape(const torch::Tensor& low,
 }
 
 UniformImpl::UniformImpl(torch::Tensor low, torch::Tensor high)
-    : DistributionImpl(checked_event_shape(low, high)) {
+    : DistributionImpl(uniform_event_shape(low, high)) {
   low_ = register_buffer("low", low);
   high_ = register_buffer("high", high);
 }

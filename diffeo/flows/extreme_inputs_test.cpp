@@ -27,9 +27,12 @@
 #include "diffeo/bijectors/fused_spline.h"
 #include "diffeo/core/fusion.h"
 #include "diffeo/diffeo.h"
+#include "diffeo/testing/tensor_checks.h"
 
 namespace diffeo::flows {
 namespace {
+
+using testing::all_finite;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -77,8 +80,9 @@ std::vector<Config> configs() {
                    json{{"flow", "maf"},
                         {"options", to_json(small())},
                         {"standardize", {{"mean", mean}, {"scale", scale}}}}});
-    out.push_back({"maf/logit" + d, "maf", small(),
-                   json{{"flow", "maf"}, {"options", to_json(small())}, {"logit", {{"lambda", 0.05}}}}});
+    out.push_back(
+        {"maf/logit" + d, "maf", small(),
+         json{{"flow", "maf"}, {"options", to_json(small())}, {"logit", {{"lambda", 0.05}}}}});
   }
   return out;
 }
@@ -115,7 +119,8 @@ Flow perturbed(const Config& c, torch::Dtype dtype) {
 torch::Tensor extreme_points(int64_t D, torch::Dtype dtype) {
   const bool single = dtype == torch::kFloat32;
   auto ulp = [single](double b, double toward) {
-    return single ? static_cast<double>(std::nextafter(static_cast<float>(b), static_cast<float>(toward)))
+    return single ? static_cast<double>(
+                        std::nextafter(static_cast<float>(b), static_cast<float>(toward)))
                   : std::nextafter(b, toward);
   };
   std::vector<double> values{0, 1, -1, 1e3, -1e3, 1e6, -1e6};
@@ -139,7 +144,6 @@ torch::Tensor extreme_points(int64_t D, torch::Dtype dtype) {
 }
 
 bool has_nan(const torch::Tensor& t) { return torch::isnan(t).any().item<bool>(); }
-bool all_finite(const torch::Tensor& t) { return torch::isfinite(t).all().item<bool>(); }
 
 // Every gradient of `scalar` w.r.t. `wrt` is finite (unused ones are skipped).
 void expect_finite_gradients(const torch::Tensor& scalar, const std::vector<torch::Tensor>& wrt,
@@ -173,7 +177,8 @@ torch::Tensor checked_log_prob(Flow& flow, const Config& c, const torch::Tensor&
     EXPECT_TRUE(torch::equal(finite, ~off)) << what << "\n" << lp;
     EXPECT_TRUE((lp.detach().masked_select(off) == -kInf).all().item<bool>()) << what;
   } else {
-    EXPECT_TRUE(all_finite(lp)) << what << "\n" << torch::cat({points, lp.detach().unsqueeze(1)}, 1);
+    EXPECT_TRUE(all_finite(lp)) << what << "\n"
+                                << torch::cat({points, lp.detach().unsqueeze(1)}, 1);
   }
   auto wrt = parameters_of(flow);
   wrt.push_back(y);
@@ -213,8 +218,9 @@ void check_round_trips(Flow& flow, const Config& c, const torch::Tensor& points,
     auto error = (back - points).abs().amax(1).to(torch::kFloat64);
     auto ratio = error / bound;
     auto worst = ratio.argmax().item<int64_t>();
-    EXPECT_LT(ratio.max().item<double>(), 1) << label << "\n" << points[worst] << there.output[worst]
-                                             << back[worst] << there.log_det[worst];
+    EXPECT_LT(ratio.max().item<double>(), 1)
+        << label << "\n"
+        << points[worst] << there.output[worst] << back[worst] << there.log_det[worst];
   }
 }
 
@@ -238,7 +244,8 @@ TEST_P(ExtremeInputs, EveryFlowFiniteWithFiniteGradients) {
     EXPECT_TRUE(torch::equal(torch::isfinite(lp[0]), torch::isfinite(lp[1]))) << c.label;
     const double rtol = dtype == torch::kFloat64 ? 1e-8 : 1e-3;
     EXPECT_TRUE(torch::allclose(lp[0].masked_select(both), lp[1].masked_select(both), rtol, rtol))
-        << c.label << "\n" << torch::stack({lp[0], lp[1]}, 1);
+        << c.label << "\n"
+        << torch::stack({lp[0], lp[1]}, 1);
   }
 }
 
@@ -257,15 +264,16 @@ TEST_P(ExtremeInputs, FreshFlowsInTrainingMode) {
     auto points = extreme_points(c.options.dim(), dtype);
     auto lp = checked_log_prob(flow, c, points, what);
     for (auto& p : flow->parameters()) EXPECT_TRUE(all_finite(p)) << what;
-    const bool identity = c.spec.is_null() && (c.flow == "maf" || c.flow == "realnvp" ||
-                                               c.flow == "nsf" ||
-                                               (c.flow == "bernstein" && c.options.squash() == "none"));
+    const bool identity =
+        c.spec.is_null() && (c.flow == "maf" || c.flow == "realnvp" || c.flow == "nsf" ||
+                             (c.flow == "bernstein" && c.options.squash() == "none"));
     if (identity) {
       auto expected = -0.5 * points.to(torch::kFloat64).square().sum(-1) -
                       0.5 * c.options.dim() * std::log(2 * M_PI);
       const double rtol = dtype == torch::kFloat64 ? 1e-9 : 1e-5;
       EXPECT_TRUE(torch::allclose(lp.to(torch::kFloat64), expected, rtol, 1e-5))
-          << what << "\n" << torch::stack({lp.to(torch::kFloat64), expected}, 1);
+          << what << "\n"
+          << torch::stack({lp.to(torch::kFloat64), expected}, 1);
     }
     // Sampling a fresh flow: finite draws with finite densities.
     torch::NoGradGuard no_grad;
@@ -309,7 +317,7 @@ TEST_P(ExtremeInputs, NonFiniteInputs) {
         r[0] = first;
         return r;
       };
-      std::vector<std::vector<double>> rows{row(a), row(kNaN), row(kInf),  row(-kInf), row(b),
+      std::vector<std::vector<double>> rows{row(a), row(kNaN), row(kInf), row(-kInf), row(b),
                                             row(a), row(b),    row(kInf), row(a)};
       rows[7][D - 1] = kNaN;  // NaN and inf: NaN
       std::vector<double> flat;
@@ -380,12 +388,14 @@ torch::Tensor spline_params(torch::Dtype dtype) {
 torch::Tensor knot_points(const torch::Tensor& knots, torch::Dtype dtype) {
   const bool single = dtype == torch::kFloat32;
   auto ulp = [single](double b, double toward) {
-    return single ? static_cast<double>(std::nextafter(static_cast<float>(b), static_cast<float>(toward)))
+    return single ? static_cast<double>(
+                        std::nextafter(static_cast<float>(b), static_cast<float>(toward)))
                   : std::nextafter(b, toward);
   };
   auto k = knots.transpose(0, 1);  // [K + 1, F]
   auto column = [&](double v) { return torch::full({1, k.size(1)}, v, k.options()); };
-  std::vector<torch::Tensor> parts{k, (k.narrow(0, 0, k.size(0) - 1) + k.narrow(0, 1, k.size(0) - 1)) / 2};
+  std::vector<torch::Tensor> parts{
+      k, (k.narrow(0, 0, k.size(0) - 1) + k.narrow(0, 1, k.size(0) - 1)) / 2};
   for (double v : {ulp(kBound, kInf), ulp(kBound, -kInf), ulp(-kBound, kInf), ulp(-kBound, -kInf),
                    1e6, -1e6, 1e3, -1e3})
     parts.push_back(column(v));
@@ -414,9 +424,12 @@ TEST_P(ExtremeSpline, KnotsBoundsAndTailsExactly) {
     auto log_slopes = torch::log(knots.derivative).transpose(0, 1);
     EXPECT_TRUE(torch::allclose(at_knots, other.transpose(0, 1), 0, tol * kBound)) << what;
     // Interior knots are hit exactly (theta = 0 in bin k).
-    EXPECT_TRUE(torch::equal(at_knots.narrow(0, 1, K - 1), other.transpose(0, 1).narrow(0, 1, K - 1)))
-        << what << "\n" << at_knots << other;
-    EXPECT_TRUE(torch::allclose(det_knots, inverse ? -log_slopes : log_slopes, 0, 1e3 * tol)) << what;
+    EXPECT_TRUE(
+        torch::equal(at_knots.narrow(0, 1, K - 1), other.transpose(0, 1).narrow(0, 1, K - 1)))
+        << what << "\n"
+        << at_knots << other;
+    EXPECT_TRUE(torch::allclose(det_knots, inverse ? -log_slopes : log_slopes, 0, 1e3 * tol))
+        << what;
     // Beyond +-B (the ulp outside, +-1e3, +-1e6): the identity, log-det exactly 0.
     auto points = t.detach();
     auto outside = points.abs() > kBound;
@@ -426,7 +439,8 @@ TEST_P(ExtremeSpline, KnotsBoundsAndTailsExactly) {
     // Rows: K + 1 knots, K midpoints, then B+ulp, B-ulp, -B+ulp, -B-ulp, ...
     auto inside_ulp = torch::cat({out[2 * K + 2], out[2 * K + 3]});
     auto inside_det = torch::cat({log_det[2 * K + 2], log_det[2 * K + 3]});
-    EXPECT_TRUE(torch::allclose(inside_ulp.abs(), torch::full_like(inside_ulp, kBound), 0, 1e-4)) << what;
+    EXPECT_TRUE(torch::allclose(inside_ulp.abs(), torch::full_like(inside_ulp, kBound), 0, 1e-4))
+        << what;
     EXPECT_TRUE(torch::allclose(inside_det, torch::zeros_like(inside_det), 0, 1e-3)) << what;
   }
 }
@@ -465,7 +479,8 @@ TEST_P(ExtremeSpline, FusedKernelMatchesCompositeAtKnots) {
     EXPECT_TRUE(torch::allclose(fused.output.detach().narrow(1, 1, F), composite.output, tol, tol))
         << what;
     EXPECT_TRUE(torch::allclose(fused.log_det.detach(), composite.log_det.sum(1), det_tol, det_tol))
-        << what << "\n" << torch::stack({fused.log_det.detach(), composite.log_det.sum(1)}, 1);
+        << what << "\n"
+        << torch::stack({fused.log_det.detach(), composite.log_det.sum(1)}, 1);
   }
 }
 
@@ -506,12 +521,14 @@ TEST_P(ExtremeSpline, WholeFlowAtKnots) {
     torch::NoGradGuard no_grad;
     auto x = flow->bijector()->inverse(y);
     const double tol = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
-    EXPECT_TRUE(torch::allclose(x.select(1, 1).narrow(0, 0, knots.x.size(0)), knots.x, 0, tol * kBound))
+    EXPECT_TRUE(
+        torch::allclose(x.select(1, 1).narrow(0, 0, knots.x.size(0)), knots.x, 0, tol * kBound))
         << what;
     // Outside [-B, B] the transformed coordinate passes unchanged; its
     // log-det there is 0, so log_prob is the base's.
     auto tail = y.narrow(0, knots.x.size(0), 2);
-    EXPECT_TRUE(torch::equal(x.narrow(0, knots.x.size(0), 2).select(1, 1), tail.select(1, 1))) << what;
+    EXPECT_TRUE(torch::equal(x.narrow(0, knots.x.size(0), 2).select(1, 1), tail.select(1, 1)))
+        << what;
     auto base = -0.5 * tail.square().sum(-1) - std::log(2 * M_PI);
     EXPECT_TRUE(torch::allclose(lp.narrow(0, knots.x.size(0), 2), base, 1e-6, 0)) << what;
   }
@@ -551,7 +568,8 @@ TEST_P(ExtremeSpline, AffineSoftClampHoldsAtExtremes) {
       EXPECT_TRUE(all_finite(r.log_det)) << what;
       EXPECT_TRUE((r.log_det.abs() <= c * F + 1e-3).all().item<bool>()) << what;
     }
-    EXPECT_TRUE(torch::allclose(fused.output.detach().narrow(1, 1, F), composite.output.detach(), 1e-5, 1e-5))
+    EXPECT_TRUE(torch::allclose(fused.output.detach().narrow(1, 1, F), composite.output.detach(),
+                                1e-5, 1e-5))
         << what;
     expect_finite_gradients((fused.output.sum(1) * 1e-6 + fused.log_det).sum(),
                             {x, layers.weights[0], layers.biases[0]}, what + " fused");
@@ -568,8 +586,12 @@ TEST_P(ExtremeSpline, BernsteinTailsAreExact) {
   torch::manual_seed(17);
   const int64_t M = 8;
   auto plain = (torch::randn({2, M + 1}, torch::kFloat64)).to(dtype).requires_grad_(true);
-  auto x = torch::tensor({1e6, -1e6, 2.0, -1.0, 0.0, 1.0}, torch::kFloat64).to(dtype).unsqueeze(1)
-               .expand({-1, 2}).contiguous().requires_grad_(true);
+  auto x = torch::tensor({1e6, -1e6, 2.0, -1.0, 0.0, 1.0}, torch::kFloat64)
+               .to(dtype)
+               .unsqueeze(1)
+               .expand({-1, 2})
+               .contiguous()
+               .requires_grad_(true);
   auto r = bernstein::apply(x, plain, /*inverse=*/false);
   ASSERT_TRUE(all_finite(r.output) && all_finite(r.log_det)) << r.output << r.log_det;
   auto ld = r.log_det.detach();
@@ -585,8 +607,11 @@ TEST_P(ExtremeSpline, BernsteinTailsAreExact) {
   bernstein::BernsteinOptions bounded;
   bounded.bound = kBound;
   auto params = torch::randn({2, M - 2}, torch::kFloat64).to(dtype).requires_grad_(true);
-  auto t = torch::tensor({1e6, -1e6, kBound, -kBound, 7.0, 0.0}, torch::kFloat64).to(dtype)
-               .unsqueeze(1).expand({-1, 2}).contiguous();
+  auto t = torch::tensor({1e6, -1e6, kBound, -kBound, 7.0, 0.0}, torch::kFloat64)
+               .to(dtype)
+               .unsqueeze(1)
+               .expand({-1, 2})
+               .contiguous();
   for (bool inverse : {false, true}) {
     auto b = bernstein::apply(t, params, inverse, bounded);
     ASSERT_TRUE(all_finite(b.output) && all_finite(b.log_det));
@@ -606,7 +631,8 @@ TEST_P(ExtremeSpline, BernsteinTailsAreExact) {
 TEST_P(ExtremeSpline, NonFiniteThroughTheSpline) {
   const auto dtype = GetParam();
   auto params = spline_params(dtype);
-  auto t = torch::tensor({kNaN, kInf, -kInf}, torch::kFloat64).to(dtype).unsqueeze(1).expand({-1, 3});
+  auto t =
+      torch::tensor({kNaN, kInf, -kInf}, torch::kFloat64).to(dtype).unsqueeze(1).expand({-1, 3});
   for (bool inverse : {false, true}) {
     auto r = spline::rational_quadratic(t, params, inverse, spline_options());
     EXPECT_TRUE(torch::isnan(r.output[0]).all().item<bool>());
@@ -619,7 +645,8 @@ TEST_P(ExtremeSpline, NonFiniteThroughTheSpline) {
 // -inf only once the sum of squares overflows (|z| beyond ~1.8e19 in float32).
 TEST(ExtremeBase, StandardNormalLogProb) {
   auto base = StandardNormal(3);
-  auto lp = base->log_prob(torch::tensor({{1e6f, 1e6f, 1e6f}, {1e19f, 0.f, 0.f}, {3e19f, 0.f, 0.f}}));
+  auto lp =
+      base->log_prob(torch::tensor({{1e6f, 1e6f, 1e6f}, {1e19f, 0.f, 0.f}, {3e19f, 0.f, 0.f}}));
   EXPECT_NEAR(lp[0].item<double>(), -1.5e12, 1e6);
   EXPECT_TRUE(std::isfinite(lp[1].item<double>()));
   EXPECT_EQ(lp[2].item<double>(), -kInf);

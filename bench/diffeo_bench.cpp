@@ -5,6 +5,8 @@
 // usage: diffeo_bench --workload W [--threads T] [--seconds S] [--composite 1]
 //   train/<realnvp|maf|nsf>/<batch>x<H>   one step: log_prob, backward, Adam
 //   sample/<flow>, log_prob/<flow>        1e6 points in chunks of 1e5 (H = 64)
+//   train/image-<maf|nsf|glow>            one step of the CLI's Fashion-MNIST model, batch 64
+//   sample/image-<maf|nsf|glow>-grid      64 pictures of that model, as `diffeo sample --grid`
 //   sgemm                                  [1024,256] x [256,256] float32 rate
 // --composite 1 measures the unfused path (LibTorch operators, torch::optim::Adam)
 // to show what the fused kernels and the flat Adam give.
@@ -36,6 +38,7 @@ using Clock = std::chrono::steady_clock;
 struct Timing {
   double median_s = 0;
   int64_t iterations = 0;
+  int64_t parameters = 0;  // the model's; 0 for sgemm
 };
 
 double seconds_since(Clock::time_point start) {
@@ -78,6 +81,12 @@ torch::Tensor banana_pool(int64_t n) {
   return (x - x.mean(0)) / x.std(0);
 }
 
+int64_t parameter_count(const diffeo::flows::Flow& flow) {
+  int64_t count = 0;
+  for (const auto& p : flow->parameters()) count += p.numel();
+  return count;
+}
+
 diffeo::flows::Flow make_flow(const std::string& name, int64_t hidden) {
   diffeo::flows::FlowOptions options(2);
   options.hidden({hidden, hidden});
@@ -87,23 +96,21 @@ diffeo::flows::Flow make_flow(const std::string& name, int64_t hidden) {
   return diffeo::flows::build(name, options);
 }
 
-// One step as train::fit takes it (FlatAdam), or with torch::optim::Adam.
-Timing train_step(const std::string& flow_name, int64_t batch, int64_t hidden, double seconds,
-                  bool composite) {
-  torch::manual_seed(0);
-  auto flow = make_flow(flow_name, hidden);
-  const int64_t pool_size = 100000;
-  auto pool = banana_pool(pool_size);
+// Adam steps of -log_prob(next_batch()).mean() as train::fit takes them
+// (FlatAdam), or with torch::optim::Adam.
+Timing time_training(diffeo::flows::Flow& flow, double learning_rate,
+                     const std::function<torch::Tensor()>& next_batch, double seconds,
+                     bool composite) {
   std::unique_ptr<torch::optim::Adam> torch_adam;
   std::unique_ptr<diffeo::train::FlatAdam> flat_adam;
   if (composite)
     torch_adam = std::make_unique<torch::optim::Adam>(flow->parameters(),
-                                                      torch::optim::AdamOptions(1e-3));
+                                                      torch::optim::AdamOptions(learning_rate));
   else
-    flat_adam = std::make_unique<diffeo::train::FlatAdam>(flow->parameters());
-  int64_t step = 0;
+    flat_adam = std::make_unique<diffeo::train::FlatAdam>(
+        flow->parameters(), diffeo::train::FlatAdamOptions().learning_rate(learning_rate));
   auto iteration = [&] {
-    auto x = pool.narrow(0, (step++ * batch) % (pool_size - batch), batch);
+    auto x = next_batch();
     if (composite)
       torch_adam->zero_grad();
     else
@@ -115,7 +122,23 @@ Timing train_step(const std::string& flow_name, int64_t batch, int64_t hidden, d
     else
       flat_adam->step();
   };
-  return measure(iteration, 10, 5, seconds);
+  auto timing = measure(iteration, 10, 5, seconds);
+  timing.parameters = parameter_count(flow);
+  return timing;
+}
+
+// Step i takes rows [(i batch) % (pool rows - batch), + batch) of the pool.
+std::function<torch::Tensor()> batches(const torch::Tensor& pool, int64_t batch) {
+  return [pool, batch, step = int64_t{0}]() mutable {
+    return pool.narrow(0, (step++ * batch) % (pool.size(0) - batch), batch);
+  };
+}
+
+Timing train_step(const std::string& flow_name, int64_t batch, int64_t hidden, double seconds,
+                  bool composite) {
+  torch::manual_seed(0);
+  auto flow = make_flow(flow_name, hidden);
+  return time_training(flow, 1e-3, batches(banana_pool(100000), batch), seconds, composite);
 }
 
 Timing million_points(const std::string& what, const std::string& flow_name, double seconds) {
@@ -133,7 +156,54 @@ Timing million_points(const std::string& what, const std::string& flow_name, dou
         flow->log_prob(pool.narrow(0, start, chunk));
     }
   };
-  return measure(iteration, 1, 3, seconds);
+  auto timing = measure(iteration, 1, 3, seconds);
+  timing.parameters = parameter_count(flow);
+  return timing;
+}
+
+// Fashion-MNIST's shape; 64 is the CLI's batch size and its grid's sample count.
+const std::vector<int64_t> kImageShape{1, 28, 28};
+constexpr int64_t kImageBatch = 64, kImagePool = 1024;
+
+// The model `diffeo train --dataset fashion-mnist --flow NAME` builds, with
+// the CLI's defaults (image_defaults and train_on_images in
+// cli/train_images.cpp).
+diffeo::flows::Flow image_flow(const std::string& name) {
+  diffeo::flows::FlowOptions options(kImageShape[0] * kImageShape[1] * kImageShape[2]);
+  options.image_shape(kImageShape).bins(4).bound(name == "nsf" ? 15.0 : 6.0);
+  if (name == "maf") options.layers(5).hidden({1024});
+  if (name == "nsf") options.layers(8).hidden({256, 256});
+  if (name == "glow") options.layers(8).hidden({64});
+  return diffeo::flows::build(diffeo::json{
+      {"flow", name}, {"options", diffeo::flows::to_json(options)}, {"logit", {{"lambda", 1e-6}}}});
+}
+
+// The CLI's default learning rate for that model.
+double image_learning_rate(const std::string& name) { return name == "nsf" ? 5e-4 : 1e-3; }
+
+// Batches of a pool of random 8-bit images, each dequantised afresh and
+// flattened, as train::ImageBatches makes them.
+Timing image_train_step(const std::string& flow_name, double seconds, bool composite) {
+  auto flow = image_flow(flow_name);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  auto pool = torch::randint(0, 256, {kImagePool, kImageShape[0], kImageShape[1], kImageShape[2]},
+                             generator, torch::kUInt8);
+  auto next_pixels = batches(pool, kImageBatch);
+  auto next_batch = [&] { return diffeo::data::dequantize(next_pixels(), generator).flatten(1); };
+  return time_training(flow, image_learning_rate(flow_name), next_batch, seconds, composite);
+}
+
+Timing image_grid(const std::string& flow_name, double seconds) {
+  auto flow = image_flow(flow_name);
+  flow->eval();
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  auto iteration = [&] { diffeo::train::sample_images(flow, kImageBatch, generator); };
+  // MAF's grid takes D = 784 sequential steps per layer, up to a minute: one
+  // iteration without warm-up, as on the baseline's side.
+  auto timing =
+      flow_name == "maf" ? measure(iteration, 0, 1, seconds) : measure(iteration, 1, 3, seconds);
+  timing.parameters = parameter_count(flow);
+  return timing;
 }
 
 Timing sgemm(double seconds) {
@@ -195,6 +265,10 @@ int main(int argc, char** argv) {
     } else if (std::regex_match(workload, match,
                                 std::regex("(sample|log_prob)/(realnvp|maf|nsf)"))) {
       timing = million_points(match[1], match[2], seconds);
+    } else if (std::regex_match(workload, match, std::regex("train/image-(maf|nsf|glow)"))) {
+      timing = image_train_step(match[1], seconds, composite);
+    } else if (std::regex_match(workload, match, std::regex("sample/image-(maf|nsf|glow)-grid"))) {
+      timing = image_grid(match[1], seconds);
     } else {
       return usage_error("unknown workload '" + workload + "' (see bench/README.md)");
     }
@@ -207,6 +281,8 @@ int main(int argc, char** argv) {
       "\"iterations\": %lld, \"rss_start_mb\": %.1f, \"peak_rss_mb\": %.1f",
       workload.c_str(), threads, timing.median_s, static_cast<long long>(timing.iterations),
       rss_start, peak_resident_mb());
+  if (timing.parameters > 0)
+    std::printf(", \"parameters\": %lld", static_cast<long long>(timing.parameters));
   if (workload == "sgemm") std::printf(", \"gflops\": %.4g", gflops);
   std::printf("}\n");
   return 0;

@@ -6,6 +6,7 @@ Workloads and the output are described in bench/README.md.
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -16,11 +17,15 @@ import time
 import torch
 
 from flows import MODELS
+from image_flows import IMAGE_MODELS, LEARNING_RATES
 
 TRAIN_POOL = 100_000
 POINTS = 1_000_000
 CHUNK = 100_000
 EVAL_HIDDEN = 64
+IMAGE_SHAPE = (1, 28, 28)  # Fashion-MNIST's
+IMAGE_POOL = 1024
+IMAGE_BATCH = 64  # the CLI's batch size, and the grid's sample count
 
 
 def banana(n):
@@ -37,28 +42,43 @@ def make_model(flow, hidden):
     return MODELS[flow](dim=2, hidden=hidden)
 
 
-def training_step(flow, batch, hidden):
-    """One Adam step of maximum likelihood on the next batch of the pool."""
-    model = make_model(flow, hidden)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pool = banana(TRAIN_POOL)
-    step = 0
+def make_image_model(flow):
+    torch.manual_seed(0)
+    return IMAGE_MODELS[flow]()
+
+
+def training_step(model, batches, lr=1e-3):
+    """One Adam step of maximum likelihood on the next of the batches."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
     def run():
-        nonlocal step
-        start = (step * batch) % (TRAIN_POOL - batch)
-        loss = -model.log_prob(pool[start:start + batch]).mean()
+        loss = -model.log_prob(next(batches)).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        step += 1
 
     return run
 
 
-def sampling(flow):
+def batches(pool, batch):
+    """Step i's batch: rows [(i batch) % (len(pool) - batch), + batch) of the pool."""
+    for step in itertools.count():
+        start = (step * batch) % (len(pool) - batch)
+        yield pool[start:start + batch]
+
+
+def image_batches():
+    """Batches of a pool of random 8-bit images, each dequantised afresh to (x + u) / 256
+    with u ~ U[0, 1) and flattened, as diffeo's ImageBatches makes them."""
+    generator = torch.Generator().manual_seed(0)
+    pool = torch.randint(0, 256, (IMAGE_POOL, *IMAGE_SHAPE), generator=generator,
+                         dtype=torch.uint8)
+    for pixels in batches(pool.flatten(1), IMAGE_BATCH):
+        yield (pixels + torch.rand(pixels.shape, generator=generator)) / 256
+
+
+def sampling(model):
     """Draws 1e6 points in chunks of 1e5."""
-    model = make_model(flow, EVAL_HIDDEN)
 
     @torch.no_grad()
     def run():
@@ -68,15 +88,25 @@ def sampling(flow):
     return run
 
 
-def density(flow):
+def density(model):
     """Evaluates log_prob at 1e6 points in chunks of 1e5."""
-    model = make_model(flow, EVAL_HIDDEN)
     points = banana(POINTS)
 
     @torch.no_grad()
     def run():
         for chunk in points.split(CHUNK):
             model.log_prob(chunk)
+
+    return run
+
+
+def image_grid(model):
+    """64 pictures in [0, 1], as `diffeo sample --grid` draws them."""
+    model.eval()
+
+    @torch.no_grad()
+    def run():
+        model.sample(IMAGE_BATCH).reshape(IMAGE_BATCH, *IMAGE_SHAPE).clamp(0, 1)
 
     return run
 
@@ -88,18 +118,31 @@ def sgemm():
 
 
 def workload(name):
-    """The function that runs one iteration of the named workload, and its iteration counts."""
+    """The workload's model (None for sgemm), the function that runs one iteration of it,
+    and its iteration counts: warm-up and minimum timed."""
     kind, _, rest = name.partition("/")
+    if name.startswith("train/image-"):
+        flow = rest.removeprefix("image-")
+        model = make_image_model(flow)
+        return model, training_step(model, image_batches(), LEARNING_RATES[flow]), 10, 5
+    if name.startswith("sample/image-") and name.endswith("-grid"):
+        flow = rest.removeprefix("image-").removesuffix("-grid")
+        model = make_image_model(flow)
+        # MAF's grid takes D = 784 sequential passes per layer, a minute: one, no warm-up.
+        return (model, image_grid(model)) + ((0, 1) if flow == "maf" else (1, 3))
     if kind == "train":
         flow, shape = rest.split("/")
         batch, hidden = map(int, shape.split("x"))
-        return training_step(flow, batch, hidden), 10, 5
+        model = make_model(flow, hidden)
+        return model, training_step(model, batches(banana(TRAIN_POOL), batch)), 10, 5
     if kind == "sample":
-        return sampling(rest), 1, 3
+        model = make_model(rest, EVAL_HIDDEN)
+        return model, sampling(model), 1, 3
     if kind == "log_prob":
-        return density(rest), 1, 3
+        model = make_model(rest, EVAL_HIDDEN)
+        return model, density(model), 1, 3
     if name == "sgemm":
-        return sgemm(), 20, 50
+        return None, sgemm(), 20, 50
     raise ValueError(f"unknown workload {name!r}")
 
 
@@ -118,7 +161,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
-    run, warm_up, min_iterations = workload(args.workload)
+    model, run, warm_up, min_iterations = workload(args.workload)
 
     rss_start_mb = resident_mb()
     for _ in range(warm_up):
@@ -134,6 +177,8 @@ def main():
     result = {"impl": "pytorch", "workload": args.workload, "threads": args.threads,
               "median_s": median, "iterations": len(times), "rss_start_mb": round(rss_start_mb, 1),
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if model is not None:
+        result["parameters"] = sum(p.numel() for p in model.parameters())
     if args.workload == "sgemm":
         result["gflops"] = 2 * 1024 * 256 * 256 / median / 1e9
     print(json.dumps(result))

@@ -1,13 +1,22 @@
 """Numerical checks of the baseline flows (a few seconds); prints "ok" lines, exits 1 on failure.
 
+The image models (image_flows.py) are checked on 1x4x4 images, and their sizes at 1x28x28
+against diffeo's parameter counts.
+
     python3 bench/baseline/check.py
 """
 
+import math
 import sys
 
 import torch
 
 from flows import MODELS, rational_quadratic_spline, standard_normal_log_prob
+from image_flows import IMAGE_MODELS
+
+SMALL_IMAGE = (1, 4, 4)
+# diffeo's parameter counts of the CLI's image models on 1x28x28 (diffeo_bench's output).
+DIFFEO_PARAMETERS = {"maf": 12_055_200, "nsf": 10_196_672, "glow": 159_972}
 
 failures = 0
 
@@ -22,16 +31,27 @@ def max_error(a, b):
     return (a - b).abs().max().item()
 
 
-def perturbed(name, dtype):
-    """The model with random (non-zero) last layers, which start at zero."""
-    torch.manual_seed(0)
-    model = MODELS[name]().to(dtype)
+def perturbed(model, dtype, scale=0.3):
+    """The model in evaluation mode (no data-dependent initialisation) with random values in
+    its all-zero parameters (last layers, ActNorm, biases), which make it the identity."""
+    model = model.to(dtype).eval()
     with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, torch.nn.Linear) and not layer.weight.any():
-                layer.weight.normal_(0, 0.3)
-                layer.bias.normal_(0, 0.3)
+        for parameter in model.parameters():
+            if not parameter.any():
+                parameter.normal_(0, scale)
     return model
+
+
+def toy_model(name, dtype):
+    torch.manual_seed(0)
+    return perturbed(MODELS[name](), dtype)
+
+
+def image_model(name):
+    """The image model on 1x4x4; small perturbations keep its logit-space values where the
+    final sigmoid does not saturate in float64."""
+    torch.manual_seed(0)
+    return perturbed(IMAGE_MODELS[name](SMALL_IMAGE), torch.float64, scale=0.02)
 
 
 def check_identity_at_init(name):
@@ -43,9 +63,7 @@ def check_identity_at_init(name):
     check(f"{name}: identity at initialisation", error < 1e-12, f"log_prob error {error:.3g}")
 
 
-def check_round_trip(name):
-    model = perturbed(name, torch.float64)
-    z = torch.randn(10000, 2, dtype=torch.float64)
+def check_round_trip(name, model, z):
     with torch.no_grad():
         y, logdet = model.transform(z)
         z_back, inverse_logdet = model.inverse(y)
@@ -59,19 +77,17 @@ def check_round_trip(name):
           f"max error {error:.3g}")
 
 
-def check_logdet_against_jacobian(name):
-    model = perturbed(name, torch.float64)
-    z = 2 * torch.randn(20, 2, dtype=torch.float64)
+def check_logdet_against_jacobian(name, model, z):
     _, logdet = model.transform(z)
-    jacobians = torch.stack([torch.autograd.functional.jacobian(lambda v: model.transform(v)[0], v)
-                             for v in z])
+    jacobians = torch.stack([
+        torch.autograd.functional.jacobian(lambda v: model.transform(v[None])[0][0], v) for v in z])
     error = max_error(logdet, torch.linalg.slogdet(jacobians).logabsdet)
     check(f"{name}: log-det == log|det| of the autograd Jacobian", error < 1e-8,
           f"max error {error:.3g}")
 
 
 def check_training_step(name):
-    model = perturbed(name, torch.float32)
+    model = toy_model(name, torch.float32)
     loss = -model.log_prob(torch.randn(256, 2)).mean()
     loss.backward()
     finite = torch.isfinite(loss).item() and all(torch.isfinite(p.grad).all() for p in model.parameters())
@@ -105,13 +121,27 @@ def check_spline():
     check("spline: inverse log-det == -forward log-det", error < 1e-10, f"max error {error:.3g}")
 
 
+def check_parameter_count(name):
+    count = sum(p.numel() for p in IMAGE_MODELS[name]().parameters())
+    check(f"image-{name}: {count} parameters on 1x28x28, as diffeo's",
+          count == DIFFEO_PARAMETERS[name], f"diffeo has {DIFFEO_PARAMETERS[name]}")
+
+
 def main():
     for name in MODELS:
         check_identity_at_init(name)
-        check_round_trip(name)
-        check_logdet_against_jacobian(name)
+        model = toy_model(name, torch.float64)
+        check_round_trip(name, model, torch.randn(10000, 2, dtype=torch.float64))
+        check_logdet_against_jacobian(name, model, 2 * torch.randn(20, 2, dtype=torch.float64))
         check_training_step(name)
     check_spline()
+    dim = math.prod(SMALL_IMAGE)
+    for name in IMAGE_MODELS:
+        model = image_model(name)
+        check_round_trip(f"image-{name}", model, torch.randn(200, dim, dtype=torch.float64))
+        check_logdet_against_jacobian(f"image-{name}", model,
+                                      torch.randn(10, dim, dtype=torch.float64))
+        check_parameter_count(name)
     sys.exit(1 if failures else 0)
 
 

@@ -2,6 +2,7 @@
 
 #include "diffeo/bijectors/fused_layer.h"
 #include "diffeo/core/error.h"
+#include "diffeo/nn/made_sampler.h"
 
 namespace diffeo {
 
@@ -34,11 +35,31 @@ Result MaskedAutoregressiveImpl::inverse_impl(const torch::Tensor& y,
   return {r.output, r.log_det.sum(-1)};
 }
 
-// Pass k fixes coordinate k of the autoregressive order: its parameters depend
-// only on coordinates fixed in earlier passes.  After the last pass every
-// parameter is final, so that pass's output and log-det are exact.
+// Each coordinate is transformed as soon as the incremental MADE pass has its
+// parameters; the log-dets are summed at the end, in the D-pass path's order.
+Result MaskedAutoregressiveImpl::incremental_forward(const torch::Tensor& x,
+                                                     const torch::Tensor& context) {
+  const auto D = made_->options().features();
+  const auto flat = x.reshape({-1, D});
+  auto y = torch::empty_like(flat), log_det = torch::empty_like(flat);
+  nn::made_autoregressive_pass(*made_, x, context, [&](int64_t i, const torch::Tensor& params) {
+    auto r = transform_->apply(flat.narrow(1, i, 1), params.unsqueeze(1), /*inverse=*/false);
+    y.narrow(1, i, 1).copy_(r.output);
+    log_det.narrow(1, i, 1).copy_(r.log_det);
+    return r.output;
+  });
+  auto batch = x.sizes().vec();
+  batch.pop_back();
+  return {y.view(x.sizes()), log_det.sum(-1).view(batch)};
+}
+
+// Otherwise pass k fixes coordinate k of the autoregressive order: its
+// parameters depend only on coordinates fixed in earlier passes.  After the
+// last pass every parameter is final, so that pass's output and log-det are exact.
 Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
                                               const torch::Tensor& context) {
+  if (nn::made_autoregressive_pass_applies(*made_, x, context))
+    return incremental_forward(x, context);
   const auto D = made_->options().features();
   auto order = made_->input_degrees();
   auto y = torch::zeros_like(x);

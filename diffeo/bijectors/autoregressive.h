@@ -11,8 +11,9 @@ namespace diffeo {
 
 /// One MAF layer: y_i = t(x_i; theta_i(y_<i, context)) with theta from a MADE
 /// network fed the DATA-side vector y.  The inverse (density direction) is one
-/// parallel pass, x = t^-1(y; MADE(y)); the forward (sampling) direction is D
-/// sequential passes, each fixing one more coordinate of y.
+/// parallel pass, x = t^-1(y; MADE(y)); the forward (sampling) direction fixes
+/// y one coordinate at a time: on CPU without gradients in one incremental
+/// MADE pass (nn/made_sampler.h), else in D sequential passes.
 /// Inverse(MaskedAutoregressive) is an IAF: fast sampling, slow density.  The
 /// MADE's outputs_per_feature must equal the transform's P.  Event rank 1.
 class MaskedAutoregressiveImpl : public BijectorImpl {
@@ -29,6 +30,7 @@ class MaskedAutoregressiveImpl : public BijectorImpl {
  private:
   std::optional<Result> fused(const torch::Tensor& net_input, const torch::Tensor& target,
                               bool inverse);
+  Result incremental_forward(const torch::Tensor& x, const torch::Tensor& context);
 
   nn::MADE made_;
   Transform transform_;

@@ -44,8 +44,10 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
     previous = out_degrees;
     in = out;
   };
-  for (auto width : options.hidden())
-    add_layer(width, torch::arange(width, torch::kLong) % degree_count + min_degree, false);
+  for (auto width : options.hidden()) {
+    hidden_degrees_.push_back(torch::arange(width, torch::kLong) % degree_count + min_degree);
+    add_layer(width, hidden_degrees_.back(), false);
+  }
   add_layer(D * P, degrees.repeat_interleave(P), true);
   if (options.zero_last_layer()) {
     torch::NoGradGuard no_grad;

@@ -45,6 +45,15 @@ class MADEImpl : public torch::nn::Module {
   const MADEOptions& options() const { return options_; }
   /// The position of each feature in the autoregressive order (1-based degree).
   torch::Tensor input_degrees() const { return input_degrees_; }
+  /// The degree of each unit of every hidden layer (CPU int64 [width]): a unit
+  /// of degree m sees the inputs of degree <= m (and the context); 0 = the context only.
+  const std::vector<torch::Tensor>& hidden_degrees() const { return hidden_degrees_; }
+  /// The layers' weights [out, in] (unmasked: the layers use weight * mask)
+  /// and biases [out], the hidden layers then the output layer.
+  const std::vector<torch::Tensor>& weights() const { return weights_; }
+  const std::vector<torch::Tensor>& biases() const { return biases_; }
+  /// The context's map into the first hidden layer's pre-activation (null without a context).
+  const torch::nn::Linear& context_layer() const { return context_layer_; }
   /// The masked layers for the fused kernels (nullopt with a context or an
   /// activation they lack).
   std::optional<DenseLayers> dense_layers() const;
@@ -52,6 +61,7 @@ class MADEImpl : public torch::nn::Module {
  private:
   MADEOptions options_;
   std::vector<torch::Tensor> weights_, biases_, masks_;
+  std::vector<torch::Tensor> hidden_degrees_;  // not buffers: the options fix them
   torch::nn::Linear context_layer_{nullptr};
   torch::Tensor input_degrees_;
 };

@@ -7,7 +7,6 @@
 // stack's forward and backward, scattering the conditioner's input gradient
 // back into x and the context, autograd's bookkeeping) is written once here.
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 
 #include "diffeo/bijectors/bijector.h"
 #include "diffeo/bijectors/elementwise_transform.h"
+#include "diffeo/core/parallel.h"
 #include "diffeo/nn/dense_kernels.h"
 
 namespace diffeo {
@@ -138,7 +138,7 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
       scalar_t* out = output.data_ptr<scalar_t>();
       scalar_t* ld = log_det.data_ptr<scalar_t>();
       const int64_t stride = theta.size(1);
-      at::parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
+      parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           const scalar_t* row = in + i * D;
           std::copy(row, row + split, out + i * D);
@@ -176,7 +176,7 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
       scalar_t* gth = grad_theta.data_ptr<scalar_t>();
       scalar_t* gx = grad_x.data_ptr<scalar_t>();
       const int64_t stride = theta.size(1);
-      at::parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
+      parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           const scalar_t* g = gy + i * D;
           std::copy(g, g + split, gx + i * D);

@@ -1,9 +1,9 @@
 #include "diffeo/nn/dense_kernels.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include "diffeo/core/parallel.h"
 
 // Fortran BLAS (OpenBLAS here, the library LibTorch itself calls): column-major.
 extern "C" {
@@ -107,7 +107,7 @@ void tanh_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, 
 // g *= activation'(pre-activation), written with the activated output h.
 template <typename T>
 void activation_backward(KernelActivation activation, const T* h, T* g, int64_t n) {
-  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
+  parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
     if (activation == KernelActivation::kRelu)
       relu_backward_range(h, g, begin, end);
     else
@@ -131,11 +131,10 @@ void add_bias_and_activate(T* __restrict y, const T* __restrict b, int rows, int
 }
 
 // Inference: rows in blocks small enough that a block's activations stay in
-// cache (1024 rows measured best), two scratch buffers, bias and activation in
-// one pass after each product, no tape.  The blocks run one after the other
-// and BLAS threads each product.  On 2 cores a second thread does not pay at
-// width 64 (1.5x slower than one thread); neither did a parallel loop over
-// blocks nor whole-chunk products with threaded bias passes.
+// cache (1024 rows measured best), bias and activation in one pass after each
+// product, no tape.  Blocks are independent, so threads take whole blocks,
+// each with its own two scratch buffers, and every product runs on the thread
+// that owns its block (OpenBLAS does not thread inside a parallel region).
 template <typename T>
 void forward_blocked(const std::vector<const T*>& weights, const std::vector<const T*>& biases,
                      const std::vector<int>& widths, KernelActivation activation, const T* x,
@@ -143,19 +142,21 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
   const size_t L = weights.size();
   const int widest = *std::max_element(widths.begin() + 1, widths.end());
   const int64_t block = 1024;
-  std::vector<T> scratch(2 * block * widest);
-  for (int64_t b = 0; b * block < N; ++b) {
-    const int64_t r0 = b * block;
-    const int rows = static_cast<int>(std::min(block, N - r0));
-    const T* h = x + r0 * widths[0];
-    for (size_t l = 0; l < L; ++l) {
-      const int in = widths[l], width = widths[l + 1];
-      T* y = l + 1 == L ? out + r0 * width : scratch.data() + (l % 2) * block * widest;
-      product(h, weights[l], y, rows, in, width);
-      add_bias_and_activate(y, biases[l], rows, width, l + 1 < L, activation);
-      h = y;
+  parallel_for(0, (N + block - 1) / block, 1, [&](int64_t first, int64_t last) {
+    std::vector<T> scratch(2 * block * widest);
+    for (int64_t b = first; b < last; ++b) {
+      const int64_t r0 = b * block;
+      const int rows = static_cast<int>(std::min(block, N - r0));
+      const T* h = x + r0 * widths[0];
+      for (size_t l = 0; l < L; ++l) {
+        const int in = widths[l], width = widths[l + 1];
+        T* y = l + 1 == L ? out + r0 * width : scratch.data() + (l % 2) * block * widest;
+        product(h, weights[l], y, rows, in, width);
+        add_bias_and_activate(y, biases[l], rows, width, l + 1 < L, activation);
+        h = y;
+      }
     }
-  }
+  });
 }
 
 int dim(const torch::Tensor& t, int64_t i) { return static_cast<int>(t.size(i)); }
@@ -233,7 +234,7 @@ torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x, D
       auto y = torch::empty({N, out}, x.options());
       scalar_t* rows = y.data_ptr<scalar_t>();
       product(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), rows, N, in, out);
-      at::parallel_for(0, N, std::max(1, (1 << 14) / out), [&](int64_t begin, int64_t end) {
+      parallel_for(0, N, std::max(1, (1 << 14) / out), [&](int64_t begin, int64_t end) {
         add_bias_and_activate(rows + begin * out, b.data_ptr<scalar_t>(),
                               static_cast<int>(end - begin), out, hidden, layers.activation);
       });

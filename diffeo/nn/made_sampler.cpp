@@ -1,7 +1,5 @@
 #include "diffeo/nn/made_sampler.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -9,6 +7,7 @@
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/fusion.h"
+#include "diffeo/core/parallel.h"
 #include "diffeo/core/tensor_ops.h"
 #include "diffeo/nn/dense_kernels.h"
 
@@ -165,7 +164,7 @@ void made_autoregressive_pass(const MADEImpl& made, const torch::Tensor& x,
   const int64_t grain = std::max<int64_t>(1, kElementsPerTask / units);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "made_autoregressive_pass", [&] {
     auto propagate_all = [&](int64_t m) {
-      at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
         propagate<scalar_t>(s, activation, m, begin, end);
       });
     };

@@ -58,9 +58,9 @@ Result MaskedAutoregressiveImpl::incremental_forward(const torch::Tensor& x,
 // last pass every parameter is final, so that pass's output and log-det are exact.
 Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
                                               const torch::Tensor& context) {
-  if (nn::made_autoregressive_pass_applies(*made_, x, context))
-    return incremental_forward(x, context);
   const auto D = made_->options().features();
+  if (D >= kIncrementalFeatures && nn::made_autoregressive_pass_applies(*made_, x, context))
+    return incremental_forward(x, context);
   auto order = made_->input_degrees();
   auto y = torch::zeros_like(x);
   Result r;

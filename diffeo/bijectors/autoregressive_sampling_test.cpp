@@ -74,7 +74,7 @@ TEST(MAFIncrementalSampling, MatchesTheDPassPath) {
     auto context = c.context ? torch::randn({6, c.context}, torch::kDouble) : torch::Tensor();
     torch::NoGradGuard no_grad;
     ASSERT_TRUE(nn::made_autoregressive_pass_applies(*layer->made(), x, context));
-    auto fast = layer->forward_and_log_det(x, context);
+    auto fast = layer->incremental_forward(x, context);
     Result slow;
     {
       FusedKernelsGuard off(false);
@@ -123,10 +123,12 @@ TEST(MAFIncrementalSampling, StepsSeeTheMADEOutputsOfTheFinalInputsInOrder) {
   }
 }
 
+// Through forward (D from which it takes the incremental pass).
 TEST(MAFIncrementalSampling, BatchShapesAndABroadcastContext) {
   torch::manual_seed(5);
-  auto layer = random_layer({5, {8}, true, "tanh", 2, false});
-  auto x = torch::randn({2, 3, 5}, torch::kDouble);
+  const int64_t D = MaskedAutoregressiveImpl::kIncrementalFeatures;
+  auto layer = random_layer({D, {8}, true, "tanh", 2, false});
+  auto x = torch::randn({2, 3, D}, torch::kDouble);
   auto context = torch::randn({3, 2}, torch::kDouble);
   torch::NoGradGuard no_grad;
   auto fast = layer->forward_and_log_det(x, context);

@@ -174,20 +174,24 @@ class MaskedLinear(nn.Linear):
 
 
 class MADE(nn.Module):
-    """Masked autoencoder (Germain et al. 2015): params_per_feature outputs per input feature."""
+    """Masked autoencoder (Germain et al. 2015): params_per_feature outputs per input feature,
+    hidden layers of the given widths."""
 
-    def __init__(self, dim, hidden, params_per_feature, reverse_order):
+    def __init__(self, dim, widths, params_per_feature, reverse_order):
         super().__init__()
         self.params_per_feature = params_per_feature
         in_degrees = torch.arange(1, dim + 1)
         if reverse_order:
             in_degrees = in_degrees.flip(0)
-        hidden_degrees = torch.arange(hidden) % max(dim - 1, 1) + 1
+        layers, previous = [], in_degrees
+        for width in widths:
+            degrees = torch.arange(width) % max(dim - 1, 1) + 1
+            layers += [MaskedLinear(len(previous), width, degrees[:, None] >= previous), nn.ReLU()]
+            previous = degrees
         out_degrees = in_degrees.repeat_interleave(params_per_feature)
-        self.net = nn.Sequential(
-            MaskedLinear(dim, hidden, hidden_degrees[:, None] >= in_degrees), nn.ReLU(),
-            MaskedLinear(hidden, hidden, hidden_degrees[:, None] >= hidden_degrees), nn.ReLU(),
-            MaskedLinear(hidden, dim * params_per_feature, out_degrees[:, None] > hidden_degrees))
+        layers.append(
+            MaskedLinear(len(previous), len(out_degrees), out_degrees[:, None] > previous))
+        self.net = nn.Sequential(*layers)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
@@ -198,10 +202,10 @@ class MADE(nn.Module):
 class MaskedAffineAutoregressive(nn.Module):
     """MAF layer: y_i = x_i * exp(log_scale_i(y_<i)) + shift_i(y_<i)."""
 
-    def __init__(self, dim, hidden, reverse_order):
+    def __init__(self, dim, widths, reverse_order):
         super().__init__()
         self.dim = dim
-        self.made = MADE(dim, hidden, 2, reverse_order)
+        self.made = MADE(dim, widths, 2, reverse_order)
 
     def forward(self, x):
         y = torch.zeros_like(x)
@@ -271,7 +275,8 @@ class MAF(Flow):
     """5 MADE affine layers, every odd one with reversed degrees (Papamakarios et al. 2017)."""
 
     def __init__(self, dim=2, hidden=64, num_layers=5):
-        super().__init__(dim, [MaskedAffineAutoregressive(dim, hidden, reverse_order=i % 2 == 1)
+        super().__init__(dim, [MaskedAffineAutoregressive(dim, [hidden, hidden],
+                                                          reverse_order=i % 2 == 1)
                                for i in range(num_layers)])
 
 

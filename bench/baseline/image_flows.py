@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import flows
-from flows import AffineCoupling, Flow, MaskedLinear, SplineCoupling, with_reverses
+from flows import AffineCoupling, Flow, SplineCoupling, with_reverses
 
 LOGIT_LAMBDA = 1e-6
 IMAGE_SPLINE_BOUND = 15.0  # covers logit(LOGIT_LAMBDA) = -13.8
@@ -39,40 +39,6 @@ class Logit(nn.Module):
         log_s, log_one_minus_s = torch.log(s), torch.log1p(-s)
         logdet = v.shape[-1] * math.log(1 - 2 * self.lam) - (log_s + log_one_minus_s).sum(-1)
         return log_s - log_one_minus_s, logdet
-
-
-class MADE(nn.Module):
-    """flows.MADE with a list of hidden widths (the image MAF has one hidden layer)."""
-
-    def __init__(self, dim, widths, params_per_feature, reverse_order):
-        super().__init__()
-        self.params_per_feature = params_per_feature
-        in_degrees = torch.arange(1, dim + 1)
-        if reverse_order:
-            in_degrees = in_degrees.flip(0)
-        layers, previous = [], in_degrees
-        for width in widths:
-            degrees = torch.arange(width) % max(dim - 1, 1) + 1
-            layers += [MaskedLinear(len(previous), width, degrees[:, None] >= previous), nn.ReLU()]
-            previous = degrees
-        out_degrees = in_degrees.repeat_interleave(params_per_feature)
-        layers.append(
-            MaskedLinear(len(previous), len(out_degrees), out_degrees[:, None] > previous))
-        self.net = nn.Sequential(*layers)
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
-
-    def forward(self, x):
-        return self.net(x).reshape(*x.shape, self.params_per_feature)
-
-
-class AutoregressiveLayer(flows.MaskedAffineAutoregressive):
-    """flows.py's MAF layer, its D-pass sampling loop included, on a MADE of any depth."""
-
-    def __init__(self, dim, widths, reverse_order):
-        nn.Module.__init__(self)  # the parent's constructor builds a two-hidden-layer MADE
-        self.dim = dim
-        self.made = MADE(dim, widths, 2, reverse_order)
 
 
 class Checkerboard(nn.Module):
@@ -299,8 +265,9 @@ class ImageMAF(Flow):
 
     def __init__(self, shape=(1, 28, 28), layers=5, hidden=1024):
         dim = math.prod(shape)
-        super().__init__(dim, [AutoregressiveLayer(dim, [hidden], reverse_order=i % 2 == 1)
-                               for i in range(layers)] + [Logit()])
+        made_layers = [flows.MaskedAffineAutoregressive(dim, [hidden], reverse_order=i % 2 == 1)
+                       for i in range(layers)]
+        super().__init__(dim, made_layers + [Logit()])
 
 
 class ImageNSF(Flow):

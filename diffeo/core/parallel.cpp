@@ -12,7 +12,6 @@ extern "C" {
 void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
 int omp_get_thread_num(void);
 int omp_get_num_threads(void);
-int omp_in_parallel(void);
 }
 
 namespace diffeo {
@@ -49,13 +48,11 @@ void run_chunk(void* data) {
 
 }  // namespace
 
-bool in_parallel_region() { return omp_in_parallel() != 0; }
-
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   c10::function_ref<void(int64_t, int64_t)> f) {
   if (begin >= end) return;
   grain = std::max<int64_t>(grain, 1);
-  if (end - begin <= grain || at::get_num_threads() < 2 || in_parallel_region()) {
+  if (end - begin <= grain || at::get_num_threads() < 2 || at::in_parallel_region()) {
     f(begin, end);
     return;
   }

@@ -26,8 +26,4 @@ namespace diffeo {
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   c10::function_ref<void(int64_t, int64_t)> f);
 
-/// Whether the caller runs inside a parallel region (a chunk of parallel_for,
-/// at::parallel_for's or OpenBLAS's).
-bool in_parallel_region();
-
 }  // namespace diffeo

@@ -88,10 +88,10 @@ TEST(ParallelFor, OneChunkInlineWhenTheGrainOrThePoolAllowsNoMore) {
 
 TEST(ParallelFor, NestedLoopsRunOnTheirOwnThread) {
   WithThreads two(2);
-  EXPECT_FALSE(in_parallel_region());
+  EXPECT_FALSE(at::in_parallel_region());
   std::atomic<int> nested_chunks{0}, inside{0};
   parallel_for(0, 2, 1, [&](int64_t, int64_t) {
-    if (in_parallel_region()) inside++;
+    if (at::in_parallel_region()) inside++;
     parallel_for(0, 1000, 1, [&](int64_t b, int64_t e) {
       EXPECT_EQ(b, 0);
       EXPECT_EQ(e, 1000);

@@ -8,7 +8,9 @@
 // an honest model is unsure there, so its curve stays low until large entropy.
 //
 // usage: mnf_fashion [--arch mlp|lenet5] [--epochs E] [--minutes M] [--methods a,b] [--samples L]
-//                    [--ood] [--out DIR] [--threads T] [--seed S]
+//                    [--ood] [--out DIR] [--threads T] [--seed S] [--kl-warmup STEPS]
+//                    [--learning-rate R] [--prior-variance V] [--initial-log-std S]
+//                    [--max-std S] [--uncapped-kl] [--flow-steps-q K] [--flow-steps-r K]
 //
 // Data-parallel: started with torchrun's variables set (WORLD_SIZE, RANK,
 // MASTER_ADDR, MASTER_PORT; a SLURM or Kubernetes launcher), each process
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
   double minutes = 0;
   int64_t epochs = 30, samples = 100, threads = 1, kl_warmup = 0;
   uint64_t seed = 1;
+  double learning_rate = 1e-3;
+  bnn::LayerOptions weights;
+  bnn::MultiplicativeNoiseOptions noise;
   bool ood = false;
   app.add_option("--arch", arch, "mlp (784-300-100-K) or lenet5")
       ->check(CLI::IsMember({"mlp", "lenet5"}));
@@ -81,12 +86,30 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"point", "mean_field", "mnf"}));
   app.add_option("--samples", samples, "posterior draws per prediction (L)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--kl-warmup", kl_warmup, "steps over which the KL weight grows from 0 to 1");
+  app.add_option("--kl-warmup", kl_warmup, "steps over which the KL weight grows from 0 to 1")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--learning-rate", learning_rate, "Adam's rate (constant)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--prior-variance", weights.prior_variance(),
+                 "variance of the N(0, v) prior on every weight and bias")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--initial-log-std", weights.initial_log_std(),
+                 "starting log sd of the Gaussian posteriors (the authors': -9)");
+  app.add_option("--max-std", weights.max_std(), "cap on the Gaussian posteriors' sds")
+      ->check(CLI::PositiveNumber);
+  bool uncapped_kl = false;
+  app.add_flag("--uncapped-kl", uncapped_kl,
+               "cap the sds in the forward pass only, as the authors' code (not a bound)");
+  app.add_option("--flow-steps-q", noise.flow_steps_q(), "MNF: coupling steps of q(z)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--flow-steps-r", noise.flow_steps_r(), "MNF: coupling steps of r(z | W)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--ood", ood, "train on classes 0-4, score entropy on classes 5-9");
   app.add_option("--out", out, "output directory (results.json, entropy CSV and plot)");
   app.add_option("--threads", threads, "LibTorch intra-op threads")->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "seed of the weights, noise and batches");
   CLI11_PARSE(app, argc, argv);
+  weights.cap_std_in_kl(!uncapped_kl);
   try {
     torch::set_num_threads(static_cast<int>(threads));
     const auto group = diffeo::distributed::join_from_environment();
@@ -101,6 +124,12 @@ int main(int argc, char** argv) {
 
     json results = {{"arch", arch}, {"classes", classes}, {"samples", samples},
                     {"epochs_per_method", epochs}, {"minutes_cap", minutes}, {"threads", threads},
+                    {"learning_rate", learning_rate}, {"kl_warmup_steps", kl_warmup},
+                    {"prior_variance", weights.prior_variance()},
+                    {"initial_log_std", weights.initial_log_std()},
+                    {"max_std", weights.max_std()}, {"uncapped_kl", uncapped_kl},
+                    {"flow_steps_q", noise.flow_steps_q()}, {"flow_steps_r", noise.flow_steps_r()},
+                    {"seed", seed},
                     {"train_size", train.x.size(0)}, {"test_size", test.x.size(0)}};
     std::vector<dp::Line> cdfs;
     if (rank == 0)
@@ -108,7 +137,8 @@ int main(int argc, char** argv) {
                   "NLL", "ECE %", "seconds", ood ? "  median OOD entropy" : "");
     for (const auto& method : methods) {
       torch::manual_seed(seed);
-      auto options = bnn::NetworkOptions(bnn::parse_posterior(method));
+      auto options =
+          bnn::NetworkOptions(bnn::parse_posterior(method)).weights(weights).noise(noise);
       auto net = arch == "mlp" ? bnn::mlp({784, 300, 100, classes}, options)
                                : bnn::lenet5({1, 28, 28}, classes, options);
       // Weight noise comes from the global generator: one stream per rank
@@ -120,7 +150,7 @@ int main(int argc, char** argv) {
               .steps(epochs * (train.x.size(0) / 100))
               .time_limit(minutes * 60)
               .batch_size(100)
-              .learning_rate(1e-3)
+              .learning_rate(learning_rate)
               .kl_warmup_steps(kl_warmup)
               .seed(seed)
               .process_group(group)

@@ -20,6 +20,11 @@ struct LayerOptions {
   TORCH_ARG(double, prior_variance) = 1.0;
   TORCH_ARG(double, max_std) = 1.0;
   TORCH_ARG(double, initial_log_std) = -9.0;
+  /// Whether the KL sees the capped sds too (a true bound on the ELBO) or the
+  /// uncapped ones, as the MNF authors' code does: there a weight may sit at
+  /// the prior at no KL cost while the forward pass draws it with sd at most
+  /// max_std (their scripts pass 0.5), which is no longer a bound.
+  TORCH_ARG(bool, cap_std_in_kl) = true;
 };
 
 /// A weight layer of a Bayesian network.  forward(x) draws a fresh sample of

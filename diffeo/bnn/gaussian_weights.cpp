@@ -54,16 +54,17 @@ torch::Tensor GaussianWeightsImpl::bias_std() const {
 }
 
 std::pair<torch::Tensor, torch::Tensor> GaussianWeightsImpl::moments(
-    const torch::Tensor& x, const torch::Tensor& mean_of_weights,
-    const torch::Tensor& scale_after) const {
+    const torch::Tensor& x, const torch::Tensor& input_scale,
+    const torch::Tensor& output_scale) const {
+  const auto scaled_x = input_scale.defined() ? x * input_scale : x;
   torch::Tensor mean;
-  if (scale_after.defined()) {
-    auto weight_term = geometry_.apply(x, mean_of_weights, {});
-    auto scale = geometry_.is_conv() ? scale_after.unsqueeze(-1).unsqueeze(-1) : scale_after;
+  if (output_scale.defined()) {
+    auto weight_term = geometry_.apply(scaled_x, weight_mean, {});
+    auto scale = geometry_.is_conv() ? output_scale.unsqueeze(-1).unsqueeze(-1) : output_scale;
     auto bias = geometry_.is_conv() ? bias_mean.view({-1, 1, 1}) : bias_mean;
     mean = weight_term * scale + bias;
   } else {
-    mean = geometry_.apply(x, mean_of_weights, bias_mean);
+    mean = geometry_.apply(scaled_x, weight_mean, bias_mean);
   }
   auto variance = geometry_.apply(x.square(), weight_std().square(), bias_std().square());
   return {mean, variance};
@@ -71,8 +72,11 @@ std::pair<torch::Tensor, torch::Tensor> GaussianWeightsImpl::moments(
 
 torch::Tensor GaussianWeightsImpl::kl(const torch::Tensor& mean_of_weights) const {
   const auto& m = mean_of_weights.defined() ? mean_of_weights : weight_mean;
-  return gaussian_kl(m, weight_std(), options_.prior_variance()) +
-         gaussian_kl(bias_mean, bias_std(), options_.prior_variance());
+  const bool capped = options_.cap_std_in_kl();
+  return gaussian_kl(m, capped ? weight_std() : torch::exp(weight_log_std),
+                     options_.prior_variance()) +
+         gaussian_kl(bias_mean, capped ? bias_std() : torch::exp(bias_log_std),
+                     options_.prior_variance());
 }
 
 }  // namespace diffeo::bnn

@@ -27,13 +27,15 @@ class GaussianWeightsImpl : public torch::nn::Module {
 
   torch::Tensor weight_std() const;
   torch::Tensor bias_std() const;
-  /// x -> (mean, variance) of the pre-activations for a weight mean
-  /// `mean_of_weights` (this layer's, or one scaled by MNF's z) and this layer's
-  /// variances; `scale_after`, if defined ([B, out]), multiplies the weight
-  /// term of the mean per output channel (MNF's z for convolutions).
+  /// x -> (mean, variance) of the pre-activations when every weight is drawn
+  /// from N(s m, sd^2), m its mean and s MNF's z where it applies: per input
+  /// `input_scale` [B, in] (dense layers) or per output channel `output_scale`
+  /// [B, out] (convolutions); undefined: 1.  The mean is the weight term of x
+  /// scaled accordingly plus the bias mean; the variance, x^2 against sd^2
+  /// plus the bias variance, does not depend on z.
   std::pair<torch::Tensor, torch::Tensor> moments(const torch::Tensor& x,
-                                                  const torch::Tensor& mean_of_weights,
-                                                  const torch::Tensor& scale_after = {}) const;
+                                                  const torch::Tensor& input_scale = {},
+                                                  const torch::Tensor& output_scale = {}) const;
   /// KL(q(W, b) || p(W, b)) in closed form with the weight mean replaced by
   /// `mean_of_weights` (undefined: this layer's own).
   torch::Tensor kl(const torch::Tensor& mean_of_weights = {}) const;

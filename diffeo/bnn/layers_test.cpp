@@ -128,6 +128,9 @@ TEST_F(LocalReparameterisation, MNFMatchesWeightsSampledGivenZ) {
     MNFLayer layer(g, MNFOptions().noise(MultiplicativeNoiseOptions().initial_variance(0.3)));
     auto weights = layer->weights();
     widen(weights);
+    // z around 2, so that scaling the variances by z^2 as well as the means would show.
+    torch::NoGradGuard no_grad_init;
+    layer->noise()->base_mean.fill_(2.0);
     auto x = g.is_conv() ? torch::randn({1, 2, 5, 5}) : torch::randn({1, 4});
     torch::NoGradGuard no_grad;
     auto local = layer->forward(repeated(x, n));
@@ -158,6 +161,23 @@ TEST(BayesianLayers, KlTermsAreTheClosedFormsAndThePriorPenalty) {
   // sds above max_std are capped in both the forward pass and the KL.
   MeanFieldLinear capped(3, 2, LayerOptions().max_std(0.5).initial_log_std(2.0));
   EXPECT_NEAR(capped->weights()->weight_std().max().item<double>(), 0.5, 1e-7);
+  const auto cw = capped->weights();
+  EXPECT_NEAR(capped->kl().item<double>(),
+              (gaussian_kl(cw->weight_mean, cw->weight_std(), 1.0) +
+               gaussian_kl(cw->bias_mean, cw->bias_std(), 1.0))
+                  .item<double>(),
+              1e-4);
+  // The authors' variant: capped in the forward pass only, the KL of the uncapped sds.
+  MeanFieldLinear forward_only(
+      3, 2, LayerOptions().max_std(0.5).initial_log_std(2.0).cap_std_in_kl(false));
+  const auto fw = forward_only->weights();
+  EXPECT_NEAR(fw->weight_std().max().item<double>(), 0.5, 1e-7);
+  EXPECT_NEAR(forward_only->kl().item<double>(),
+              (gaussian_kl(fw->weight_mean, torch::exp(fw->weight_log_std), 1.0) +
+               gaussian_kl(fw->bias_mean, torch::exp(fw->bias_log_std), 1.0))
+                  .item<double>(),
+              1e-4);
+  EXPECT_GT(forward_only->kl().item<double>(), capped->kl().item<double>() + 1.0);
 }
 
 TEST(BayesianLayers, EveryKindHasTheGeometrysShapesAndAFiniteKl) {

@@ -12,7 +12,7 @@ MeanFieldLayerImpl::MeanFieldLayerImpl(const LayerGeometry& geometry, const Laye
 torch::Tensor MeanFieldLayerImpl::forward(const torch::Tensor& x) {
   geometry().check_input(x, "bnn::MeanFieldLayer::forward");
   check_matches_module(x, "x", *weights_, "bnn::MeanFieldLayer::forward");
-  auto [mean, variance] = weights_->moments(x, weights_->weight_mean);
+  auto [mean, variance] = weights_->moments(x);
   return sample_local(mean, variance);
 }
 

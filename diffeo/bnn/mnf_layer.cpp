@@ -20,9 +20,9 @@ torch::Tensor MNFLayerImpl::forward(const torch::Tensor& x) {
   geometry().check_input(x, "bnn::MNFLayer::forward");
   check_matches_module(x, "x", *weights_, "bnn::MNFLayer::forward");
   auto z = noise_->sample(x.size(0));
-  auto [mean, variance] = geometry().is_conv()
-                              ? weights_->moments(x, weights_->weight_mean, z)
-                              : weights_->moments(x * z, weights_->weight_mean);
+  // W | z ~ N(z-scaled means, sd^2): z scales the means only, never the variances.
+  auto [mean, variance] = geometry().is_conv() ? weights_->moments(x, {}, z)
+                                               : weights_->moments(x, z);
   return sample_local(mean, variance);
 }
 

@@ -33,7 +33,8 @@ Bijector gated_coupling_flow(int64_t dim, int64_t steps, int64_t hidden);
 /// N(z_b; b1 t, 1 / exp(b2 t)) with t = mean(tanh(a)) and a = c^T W the
 /// projection of a weight sample on c (computed by the layer, which knows
 /// which axis of W z scales).  Base mean starts at 1: the layer starts as a
-/// Gaussian (Bayes by backprop) layer.
+/// Gaussian (Bayes by backprop) layer (the authors' code starts it near 0,
+/// N(0, 4 / dim), when q has flow steps: a noisier start).
 class MultiplicativeNoiseImpl : public torch::nn::Module {
  public:
   MultiplicativeNoiseImpl(int64_t dim, const MultiplicativeNoiseOptions& options);

@@ -276,4 +276,43 @@ torch::Tensor abc_posterior(const torch::Tensor& y_star, const torch::Tensor& pr
   return prior_x.index_select(0, nearest.indices.to(prior_x.device()));
 }
 
+AbcReferences abc_posteriors(const torch::Tensor& y_stars, int64_t draws, int64_t keep,
+                             at::Generator generator, int64_t chunk) {
+  const std::string where = "fourier::abc_posteriors";
+  check_floating(y_stars, "y_stars", where);
+  if (y_stars.dim() != 2 || y_stars.size(1) != kSummaries || y_stars.size(0) < 1)
+    throw Error(where + ": argument 'y_stars' must have shape [K, " + std::to_string(kSummaries) +
+                "] with K >= 1, got shape " + shape_string(y_stars.sizes()));
+  check_finite(y_stars, "y_stars", where);
+  check_positive(draws, "draws", where);
+  check_positive(chunk, "chunk", where);
+  if (keep < 1 || keep > draws)
+    throw Error(where + ": argument 'keep' must be in 1.." + std::to_string(draws) +
+                " (the prior draws), got " + std::to_string(keep));
+  c10::InferenceMode inference;
+  const auto targets = y_stars.to(torch::kFloat32).cpu();
+  const int64_t K = targets.size(0);
+  // Per observation, the best `keep` so far: squared distances and their x rows.
+  std::vector<torch::Tensor> best_d2(K), best_x(K);
+  for (int64_t done = 0; done < draws; done += chunk) {
+    const int64_t rows = std::min(chunk, draws - done);
+    const auto x = sample_prior(rows, generator);
+    const auto y = observe(x, generator);
+    for (int64_t k = 0; k < K; ++k) {
+      auto d2 = (y - targets[k]).square().sum(1);
+      auto candidates_x = x;
+      if (best_d2[k].defined()) {
+        d2 = torch::cat({best_d2[k], d2});
+        candidates_x = torch::cat({best_x[k], x});
+      }
+      const auto nearest = d2.topk(std::min(keep, d2.size(0)), 0, /*largest=*/false, /*sorted=*/true);
+      best_d2[k] = std::get<0>(nearest);
+      best_x[k] = candidates_x.index_select(0, std::get<1>(nearest));
+    }
+  }
+  auto tolerance = torch::empty({K}, torch::kFloat32);
+  for (int64_t k = 0; k < K; ++k) tolerance[k] = best_d2[k][-1].sqrt();
+  return {torch::stack(best_x), tolerance};
+}
+
 }  // namespace diffeo::data::fourier

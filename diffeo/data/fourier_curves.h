@@ -103,4 +103,20 @@ Nearest nearest_observations(const torch::Tensor& y_star, const torch::Tensor& p
 torch::Tensor abc_posterior(const torch::Tensor& y_star, const torch::Tensor& prior_x,
                             const torch::Tensor& prior_y, int64_t keep);
 
+/// Quantile-ABC references for several observations from one stream of prior
+/// draws: `x` [K, keep, 20], the prior draws nearest to each y_star in y,
+/// nearest first, and `tolerance` [K], the distance of each one's last kept draw.
+struct AbcReferences {
+  torch::Tensor x, tolerance;
+};
+
+/// abc_posterior for every row of y_stars [K, 3] over `draws` prior draws
+/// made chunk by chunk (each chunk `sample_prior(rows, generator)` then
+/// `observe(x, generator)`, float32), so that 1e8 draws need the memory of one
+/// chunk and the running nearest `keep` per observation: equal to
+/// abc_posterior on the concatenated chunks.  Throws diffeo::Error for
+/// y_stars not [K, 3] or not finite, keep outside 1..draws, or chunk < 1.
+AbcReferences abc_posteriors(const torch::Tensor& y_stars, int64_t draws, int64_t keep,
+                             at::Generator generator, int64_t chunk = 1 << 20);
+
 }  // namespace diffeo::data::fourier

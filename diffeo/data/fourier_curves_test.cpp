@@ -303,5 +303,31 @@ TEST(FourierCurves, AbcRefusesMismatchedInput) {
                {"fourier::abc_posterior", "'prior_y'", "finite", "1 of its 30"});
 }
 
+TEST(FourierCurves, ChunkedAbcEqualsAbcOnAllDraws) {
+  // 2500 draws in chunks of 1000 (the last one short) against the same draws in one pool.
+  const int64_t draws = 2500, keep = 40;
+  auto stream = seeded(21);
+  std::vector<torch::Tensor> xs, ys;
+  for (int64_t rows : {1000, 1000, 500}) {
+    xs.push_back(sample_prior(rows, stream));
+    ys.push_back(observe(xs.back(), stream));
+  }
+  const auto prior_x = torch::cat(xs), prior_y = torch::cat(ys);
+  const auto y_stars = observe(sample_prior(3, seeded(22)), seeded(23));
+  const auto chunked = abc_posteriors(y_stars, draws, keep, seeded(21), 1000);
+  ASSERT_EQ(chunked.x.sizes(), torch::IntArrayRef({3, keep, kCoefficients}));
+  for (int64_t k = 0; k < 3; ++k) {
+    EXPECT_TRUE(torch::equal(chunked.x[k], abc_posterior(y_stars[k], prior_x, prior_y, keep))) << k;
+    const auto nearest = nearest_observations(y_stars[k], prior_y, keep);
+    EXPECT_NEAR(chunked.tolerance[k].item<double>(), nearest.distances[-1].item<double>(), 1e-6);
+  }
+  expect_error([&] { abc_posteriors(y_stars, 10, 11, seeded(1)); },
+               {"fourier::abc_posteriors", "'keep'", "1..10", "got 11"});
+  expect_error([&] { abc_posteriors(y_stars[0], 10, 5, seeded(1)); },
+               {"fourier::abc_posteriors", "'y_stars'", "[K, 3]", "got shape [3]"});
+  expect_error([&] { abc_posteriors(y_stars, 10, 5, seeded(1), 0); },
+               {"fourier::abc_posteriors", "'chunk'"});
+}
+
 }  // namespace
 }  // namespace diffeo::data::fourier

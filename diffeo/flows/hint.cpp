@@ -1,11 +1,14 @@
 #include "diffeo/flows/hint.h"
 
+#include "diffeo/bijectors/affine_transform.h"
 #include "diffeo/bijectors/chain.h"
+#include "diffeo/bijectors/conditional_elementwise.h"
 #include "diffeo/bijectors/hierarchical_coupling.h"
 #include "diffeo/bijectors/householder.h"
 #include "diffeo/core/checks.h"
 #include "diffeo/core/error.h"
 #include "diffeo/core/global_seed.h"
+#include "diffeo/nn/mlp.h"
 
 namespace diffeo::flows {
 
@@ -20,9 +23,18 @@ Chain hint_block(const HierarchicalCouplingOptions& coupling, uint64_t seed) {
       {Householder(HouseholderOptions(coupling.dim()).seed(seed)), HierarchicalCoupling(coupling)});
 }
 
-// Seeds LibTorch's global generator, which the conditioners' default
-// initialisation draws from, for one scope, then restores its state (as
-// flows::build does for the registered flows).
+// The authors' link from y to x: in the density direction, x <- x exp(s) + t
+// with (t, s) from an MLP of the y lane's state alone.  Their clamp (FrEIA's
+// atan form) bounds |s| by 5; AffineTransform's tanh form has the same bound.
+constexpr double kExternalLogScaleBound = 5.0;
+
+Bijector external_affine(int64_t x_dim, int64_t y_dim, const std::vector<int64_t>& hidden,
+                         const std::string& activation) {
+  nn::MLP conditioner(
+      nn::MLPOptions(y_dim, 2 * x_dim).hidden(hidden).activation(activation));
+  return ConditionalElementwise(x_dim, y_dim, torch::nn::AnyModule(conditioner),
+                                affine_transform(kExternalLogScaleBound));
+}
 
 }  // namespace
 
@@ -44,22 +56,37 @@ ConditionalHINTImpl::ConditionalHINTImpl(ConditionalHINTOptions options)
   check_positive(options_.x_dim(), "x_dim", kWhere);
   check_positive(options_.y_dim(), "y_dim", kWhere);
   check_positive(options_.layers(), "layers", kWhere);
+  const bool external = options_.conditioning() == "external";
+  if (!external && options_.conditioning() != "every_coupling")
+    throw Error(std::string(kWhere) + ": option 'conditioning' must be \"every_coupling\" or "
+                "\"external\", got " + diffeo::quoted(options_.conditioning()));
+  auto or_hidden = [&](const std::vector<int64_t>& widths) {
+    return widths.empty() ? options_.hidden() : widths;
+  };
   GlobalSeed seeded(options_.seed());
-  auto coupling = [&](int64_t dim, int64_t context) {
+  auto coupling = [&](int64_t dim, int64_t context, const std::vector<int64_t>& hidden) {
     return HierarchicalCouplingOptions(dim)
-        .hidden(options_.hidden())
+        .hidden(hidden)
         .activation(options_.activation())
         .min_split(options_.min_split())
         .log_scale_bound(options_.log_scale_bound())
         .context_features(context);
   };
+  const int64_t x_context = external ? 0 : options_.y_dim();
   for (int64_t l = 0; l < options_.layers(); ++l) {
     const auto seed = options_.seed() + 2 * static_cast<uint64_t>(l);
-    y_blocks_.push_back(register_module("y_block_" + std::to_string(l),
-                                        hint_block(coupling(options_.y_dim(), 0), seed)));
-    x_blocks_.push_back(
-        register_module("x_block_" + std::to_string(l),
-                        hint_block(coupling(options_.x_dim(), options_.y_dim()), seed + 1)));
+    y_blocks_.push_back(register_module(
+        "y_block_" + std::to_string(l),
+        hint_block(coupling(options_.y_dim(), 0, or_hidden(options_.y_hidden())), seed)));
+    auto x_block = hint_block(coupling(options_.x_dim(), x_context, options_.hidden()), seed + 1);
+    if (external) {
+      auto members = x_block->bijectors();
+      members.push_back(external_affine(options_.x_dim(), options_.y_dim(),
+                                        or_hidden(options_.external_hidden()),
+                                        options_.activation()));
+      x_block = Chain(members);
+    }
+    x_blocks_.push_back(register_module("x_block_" + std::to_string(l), x_block));
   }
   base_x_ = register_module("base_x", StandardNormal(options_.x_dim()));
   base_y_ = register_module("base_y", StandardNormal(options_.y_dim()));

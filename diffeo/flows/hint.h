@@ -33,6 +33,19 @@ struct ConditionalHINTOptions {
   TORCH_ARG(int64_t, layers) = 4;
   /// Top-level conditioner widths of every HierarchicalCoupling (halved per level).
   TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{64, 64};
+  /// The y lane's conditioner widths (empty: `hidden`).  The authors' Fourier
+  /// models give the y lane a quarter of the x lane's width.
+  TORCH_ARG(std::vector<int64_t>, y_hidden) = std::vector<int64_t>{};
+  /// How y reaches the x lane:
+  ///   "every_coupling" (diffeo's default): every conditioner of every x
+  ///     HierarchicalCoupling also reads the y lane's state y_l;
+  ///   "external" (the authors' code): the x couplings do not see y; each x
+  ///     block ends, in the density direction, with an elementwise affine map
+  ///     of all of x whose shift and log-scale (soft-clamped at 5) are an MLP of
+  ///     y_l alone (ConditionalElementwise), with widths `external_hidden`.
+  TORCH_ARG(std::string, conditioning) = "every_coupling";
+  /// Widths of the "external" conditioning's MLPs (empty: `hidden`).
+  TORCH_ARG(std::vector<int64_t>, external_hidden) = std::vector<int64_t>{};
   TORCH_ARG(std::string, activation) = "relu";
   /// HierarchicalCoupling's min_split and soft log-scale clamp.
   TORCH_ARG(int64_t, min_split) = 2;
@@ -53,7 +66,9 @@ struct HINTLatent {
 /// density direction, for l = 1 .. L,
 ///     y_l = B^y_l^-1(y_{l-1}),           B^y_l = Householder o HierarchicalCoupling on y,
 ///     x_l = B^x_l^-1(x_{l-1}; y_l),      B^x_l = the same on x, every conditioner
-///                                         also seeing the y lane's state y_l,
+///                                         also seeing the y lane's state y_l
+///                                         (or, with "external" conditioning,
+///                                         followed by an affine map of x set by y_l),
 /// with (z_y, z_x) = (y_L, x_L).  z_y depends on y only, so
 ///     log p(y)     = log N(z_y) + sum_l log|det dy_l/dy_{l-1}|,
 ///     log p(x | y) = log N(z_x) + sum_l log|det dx_l/dx_{l-1}|,

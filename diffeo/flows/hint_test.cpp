@@ -73,11 +73,18 @@ TEST(HINTFlow, BlocksAndSeeds) {
   expect_error([] { (void)hint_bijector(FlowOptions(0)); }, {"HINT", "'dim'", "0"});
 }
 
+// Both ways for y to reach the x lane (ConditionalHINTOptions::conditioning).
+const std::vector<std::string> kConditionings = {"every_coupling", "external"};
+
 // A float64 conditional HINT with every parameter perturbed.
-ConditionalHINT perturbed_model(int64_t x_dim, int64_t y_dim) {
+ConditionalHINT perturbed_model(int64_t x_dim, int64_t y_dim,
+                                const std::string& conditioning = "every_coupling") {
   auto model = ConditionalHINT(ConditionalHINTOptions(x_dim, y_dim)
                                    .layers(2)
                                    .hidden({16, 16})
+                                   .y_hidden({8, 8})
+                                   .external_hidden({12, 12, 12})
+                                   .conditioning(conditioning)
                                    .activation("tanh")
                                    .seed(x_dim + 10 * y_dim));
   perturb(*model, 70 + x_dim);
@@ -86,7 +93,9 @@ ConditionalHINT perturbed_model(int64_t x_dim, int64_t y_dim) {
 }
 
 TEST(ConditionalHINT, LatentOfYIgnoresXAndTheJacobianIsBlockTriangular) {
-  auto model = perturbed_model(3, 2);
+ for (const auto& conditioning : kConditionings) {
+  SCOPED_TRACE(conditioning);
+  auto model = perturbed_model(3, 2, conditioning);
   auto x = torch::randn({4, 3}, torch::kFloat64), y = torch::randn({4, 2}, torch::kFloat64);
   auto a = model->encode(x, y);
   auto b = model->encode(torch::randn({4, 3}, torch::kFloat64), y);
@@ -108,10 +117,13 @@ TEST(ConditionalHINT, LatentOfYIgnoresXAndTheJacobianIsBlockTriangular) {
   EXPECT_GT(jacobian.narrow(0, 0, 3).narrow(1, 3, 2).abs().max().item<double>(), 1e-3);
   EXPECT_NEAR(std::get<1>(torch::linalg_slogdet(jacobian)).item<double>(),
               (latent.log_det_x + latent.log_det_y).item<double>(), 1e-10);
+ }
 }
 
 TEST(ConditionalHINT, DecodeInvertsEncodeAndDensitiesAdd) {
-  auto model = perturbed_model(3, 4);
+ for (const auto& conditioning : kConditionings) {
+  SCOPED_TRACE(conditioning);
+  auto model = perturbed_model(3, 4, conditioning);
   torch::NoGradGuard no_grad;
   auto x = torch::randn({2, 5, 3}, torch::kFloat64), y = torch::randn({2, 5, 4}, torch::kFloat64);
   auto latent = model->encode(x, y);
@@ -136,6 +148,7 @@ TEST(ConditionalHINT, DecodeInvertsEncodeAndDensitiesAdd) {
   EXPECT_TRUE(torch::equal(
       model->sample_posterior(y[0][0].unsqueeze(0), 6, at::make_generator<at::CPUGeneratorImpl>(1)),
       posterior));
+ }
 }
 
 // Box of +-k standard deviations around samples [n, 2].
@@ -148,8 +161,10 @@ data::PlotRange box_around(const torch::Tensor& samples, double k) {
 // p(x | y*) (x_dim 2) and the joint p(x, y) (x_dim = y_dim = 1) integrate to 1
 // and match the histograms of sample_posterior and sample_joint.
 TEST(ConditionalHINT, DensitiesAreNormalisedAndMatchTheSamples) {
+ for (const auto& conditioning : kConditionings) {
+  SCOPED_TRACE(conditioning);
   torch::NoGradGuard no_grad;
-  auto posterior_model = perturbed_model(2, 3);
+  auto posterior_model = perturbed_model(2, 3, conditioning);
   auto y_star = torch::tensor({0.5, -1.0, 1.5}, torch::kFloat64);
   auto conditional = [&](const torch::Tensor& x) {
     return posterior_model->log_prob_x_given_y(x, y_star.expand({x.size(0), 3}));
@@ -161,7 +176,7 @@ TEST(ConditionalHINT, DensitiesAreNormalisedAndMatchTheSamples) {
   EXPECT_GT(chi2.coverage, 0.97);
   EXPECT_NEAR(testing::integrate(conditional, box_around(draws, 10), 200), 1.0, 5e-3);
 
-  auto joint_model = perturbed_model(1, 1);
+  auto joint_model = perturbed_model(1, 1, conditioning);
   auto joint = [&](const torch::Tensor& xy) {
     return joint_model->log_prob(xy.narrow(1, 0, 1), xy.narrow(1, 1, 1));
   };
@@ -178,6 +193,7 @@ TEST(ConditionalHINT, DensitiesAreNormalisedAndMatchTheSamples) {
   const double h = (hi - lo) / n;
   auto grid = torch::linspace(lo + h / 2, hi - h / 2, n, torch::kFloat64).unsqueeze(1);
   EXPECT_NEAR((joint_model->log_prob_y(grid).exp().sum() * h).item<double>(), 1.0, 1e-4);
+ }
 }
 
 // x ~ N(0, I_2), y = A x + N(0, sigma^2 I_2).  The posterior is Gaussian with
@@ -190,7 +206,10 @@ TEST(ConditionalHINT, LearnsTheLinearGaussianPosterior) {
   const auto cov = torch::inverse(eye + torch::matmul(A.t(), A) / (sigma * sigma));
   const auto mean = torch::matmul(cov, torch::matmul(A.t(), y_star)) / (sigma * sigma);
 
-  auto model = ConditionalHINT(ConditionalHINTOptions(2, 2).layers(2).hidden({32, 32}).seed(1));
+  for (const auto& conditioning : kConditionings) {
+  SCOPED_TRACE(conditioning);
+  auto model = ConditionalHINT(
+      ConditionalHINTOptions(2, 2).layers(2).hidden({32, 32}).conditioning(conditioning).seed(1));
   // Mean and covariance errors of n posterior draws at y*.
   auto errors = [&](int64_t n) {
     torch::NoGradGuard no_grad;
@@ -223,11 +242,14 @@ TEST(ConditionalHINT, LearnsTheLinearGaussianPosterior) {
   auto [mean_error, cov_error] = errors(5000);
   EXPECT_LT(mean_error, mean_tolerance) << "posterior mean " << mean;
   EXPECT_LT(cov_error, cov_tolerance) << "posterior covariance " << cov;
+  }
 }
 
 TEST(ConditionalHINT, RefusesBadArgumentsAndKeepsTheGlobalGenerator) {
   expect_error([] { ConditionalHINT(ConditionalHINTOptions(0, 2)); },
                {"ConditionalHINT", "'x_dim'", "0"});
+  expect_error([] { ConditionalHINT(ConditionalHINTOptions(2, 2).conditioning("late")); },
+               {"ConditionalHINT", "'conditioning'", "\"every_coupling\"", "\"external\"", "late"});
   expect_error([] { ConditionalHINT(ConditionalHINTOptions(2, 2).layers(0)); },
                {"ConditionalHINT", "'layers'", "0"});
   auto model = ConditionalHINT(ConditionalHINTOptions(2, 3).layers(1));

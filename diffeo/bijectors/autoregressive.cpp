@@ -64,7 +64,22 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
   auto order = made_->input_degrees();
   auto y = torch::zeros_like(x);
   Result r;
-  for (int64_t k = 1; k <= D; ++k) {
+  int64_t first_pass = 1;
+  if (D > 1 && !context.defined()) {
+    // MADE connects the outputs of a coordinate only to inputs of lower degree,
+    // so without a context the degree-1 coordinate's parameters are constants:
+    // one row of the network gives them for every row, instead of a full pass.
+    auto params = made_->forward(torch::zeros({1, D}, x.options()));  // [1, D, P]
+    std::vector<int64_t> shape(x.dim() + 1, 1);
+    shape[x.dim() - 1] = D;
+    shape[x.dim()] = params.size(-1);
+    auto batch = x.sizes().vec();
+    batch.push_back(params.size(-1));
+    auto first = transform_->apply(x, params.view(shape).expand(batch), /*inverse=*/false);
+    y = torch::where(order.to(x.options()) <= 1, first.output, y);
+    first_pass = 2;
+  }
+  for (int64_t k = first_pass; k <= D; ++k) {
     if (auto fused_step = fused(y, x, /*inverse=*/false)) {
       r = *fused_step;
     } else {

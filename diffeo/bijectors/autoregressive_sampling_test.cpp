@@ -93,6 +93,29 @@ TEST(MAFIncrementalSampling, MatchesTheDPassPath) {
   }
 }
 
+// The D-pass path (which takes the first coordinate's constant parameters
+// from one row of the MADE when there is no context) on a batch of rank 2
+// equals the same rows flattened, and the incremental pass on them.
+TEST(MAFIncrementalSampling, DPassPathTakesAnyBatchShape) {
+  torch::manual_seed(5);
+  for (int64_t D : {2, 3}) {
+    auto layer = random_layer({D, {6, 6}, false, "tanh", 0, false});
+    auto x = torch::randn({2, 3, D}, torch::kDouble);
+    torch::NoGradGuard no_grad;
+    Result batched, flat;
+    {
+      FusedKernelsGuard off(false);
+      batched = layer->forward_and_log_det(x);
+      flat = layer->forward_and_log_det(x.reshape({6, D}));
+    }
+    EXPECT_TRUE(torch::equal(batched.output.reshape({6, D}), flat.output));
+    EXPECT_TRUE(torch::equal(batched.log_det.reshape({6}), flat.log_det));
+    auto fast = layer->incremental_forward(x.reshape({6, D}), {});
+    EXPECT_TRUE(torch::allclose(fast.output, flat.output, 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(layer->inverse(batched.output), x, 1e-9, 1e-9));
+  }
+}
+
 // The parameters each step receives are the MADE's outputs for the final
 // inputs, and the steps come in the autoregressive order.
 TEST(MAFIncrementalSampling, StepsSeeTheMADEOutputsOfTheFinalInputsInOrder) {

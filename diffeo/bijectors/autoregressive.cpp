@@ -65,9 +65,10 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
   auto y = torch::zeros_like(x);
   Result r;
   int64_t first_pass = 1;
-  if (D > 1 && !context.defined()) {
+  if (D > 1 && made_->options().context_features() == 0) {
     // MADE connects the outputs of a coordinate only to inputs of lower degree,
-    // so without a context the degree-1 coordinate's parameters are constants:
+    // so without a context the degree-1 coordinate's parameters are constants
+    // (an unconditional MADE ignores a context it is handed):
     // one row of the network gives them for every row, instead of a full pass.
     auto params = made_->forward(torch::zeros({1, D}, x.options()));  // [1, D, P]
     std::vector<int64_t> shape(x.dim() + 1, 1);

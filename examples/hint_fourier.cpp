@@ -89,6 +89,7 @@ std::string estimate_text(const std::vector<double>& v, const char* format = "%.
 
 int main(int argc, char** argv) {
   CLI::App app{"HINT against a cINN on the HINT paper's Fourier-curve benchmark"};
+  uint64_t seed = 0;
   int64_t steps = 20000, observations = 100, pool = 20'000'000, keep = 2000,
           train_size = 200000, validation_size = 20000, test_size = 20000,
           validate_every = 1000, batch_size = 256, hint_layers = 4, hidden = 128,
@@ -129,6 +130,9 @@ int main(int argc, char** argv) {
                  "block (flow glow, 3 hidden layers)")
       ->check(CLI::IsMember({"diffeo", "authors"}));
   app.add_option("--equal-time", equal_time, "also train a cINN for HINT's wall time (true/false)");
+  app.add_option("--seed", seed,
+                 "seed of both models' initial weights and batch order (the data, the y* and "
+                 "the references stay fixed, so seeds measure the training's spread)");
   app.add_option("--threads", threads, "LibTorch threads")->check(CLI::PositiveNumber);
   app.add_option("--out", out, "output directory (results.json, figure)");
   CLI11_PARSE(app, argc, argv);
@@ -142,7 +146,8 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out);
     const bool authors = style == "authors";
     if (cinn_layers == 0) cinn_layers = authors ? hint_layers : 8;
-    json results = {{"style", style}, {"steps", steps}, {"observations", observations}, {"pool", pool},
+    json results = {{"style", style}, {"seed", seed}, {"steps", steps},
+                    {"observations", observations}, {"pool", pool},
                     {"keep", keep}, {"train_size", train_size}, {"batch_size", batch_size},
                     {"learning_rate", learning_rate}, {"threads", threads}};
 
@@ -181,7 +186,8 @@ int main(int argc, char** argv) {
     const double log_x_scale = x_scale.log().sum().item<double>();
 
     auto hint_options =
-        df::flows::ConditionalHINTOptions(20, 3).layers(hint_layers).hidden({hidden, hidden});
+        df::flows::ConditionalHINTOptions(20, 3).layers(hint_layers).hidden({hidden, hidden}).seed(
+            seed);
     if (authors)
       hint_options.conditioning("external")
           .y_hidden({hidden / 4, hidden / 4})
@@ -203,7 +209,7 @@ int main(int argc, char** argv) {
            hint_parameters)
       width += 4;
     auto build_cinn = [&] {
-      torch::manual_seed(0);
+      torch::manual_seed(seed);
       return df::flows::build(cinn_flow, cinn_options(width), sx);
     };
     auto cinn = build_cinn();
@@ -225,7 +231,7 @@ int main(int argc, char** argv) {
                              .batch_size(batch_size)
                              .learning_rate(learning_rate)
                              .validate_every(validate_every)
-                             .seed(1)
+                             .seed(seed + 1)
                              .progress(true)
                              .log_every(validate_every);
     df::train::MaximumLikelihood hint_objective(

@@ -61,7 +61,7 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
   const auto D = made_->options().features();
   if (D >= kIncrementalFeatures && nn::made_autoregressive_pass_applies(*made_, x, context))
     return incremental_forward(x, context);
-  auto order = made_->input_degrees();
+  const auto order = made_->input_degrees().to(x.options());
   auto y = torch::zeros_like(x);
   Result r;
   int64_t first_pass = 1;
@@ -77,7 +77,7 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
     auto batch = x.sizes().vec();
     batch.push_back(params.size(-1));
     auto first = transform_->apply(x, params.view(shape).expand(batch), /*inverse=*/false);
-    y = torch::where(order.to(x.options()) <= 1, first.output, y);
+    y = torch::where(order <= 1, first.output, y);
     first_pass = 2;
   }
   for (int64_t k = first_pass; k <= D; ++k) {
@@ -87,7 +87,7 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
       r = transform_->apply(x, made_->forward(y, context), /*inverse=*/false);
       r.log_det = r.log_det.sum(-1);
     }
-    y = torch::where(order.to(x.options()) <= k, r.output, y);
+    y = torch::where(order <= k, r.output, y);
   }
   return r;
 }

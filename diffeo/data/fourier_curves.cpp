@@ -299,15 +299,22 @@ AbcReferences abc_posteriors(const torch::Tensor& y_stars, int64_t draws, int64_
     const auto x = sample_prior(rows, generator);
     const auto y = observe(x, generator);
     for (int64_t k = 0; k < K; ++k) {
-      auto d2 = (y - targets[k]).square().sum(1);
-      auto candidates_x = x;
+      // The chunk's nearest `keep` first, so that only those rows are copied,
+      // then merged with the best so far.
+      const auto in_chunk = (y - targets[k])
+                                .square()
+                                .sum(1)
+                                .topk(std::min(keep, rows), 0, /*largest=*/false, /*sorted=*/true);
+      auto d2 = std::get<0>(in_chunk);
+      auto candidates_x = x.index_select(0, std::get<1>(in_chunk));
       if (best_d2[k].defined()) {
-        d2 = torch::cat({best_d2[k], d2});
-        candidates_x = torch::cat({best_x[k], x});
+        const auto merged = torch::cat({best_d2[k], d2}).topk(keep, 0, false, true);
+        best_d2[k] = std::get<0>(merged);
+        best_x[k] = torch::cat({best_x[k], candidates_x}).index_select(0, std::get<1>(merged));
+      } else {
+        best_d2[k] = d2;
+        best_x[k] = candidates_x;
       }
-      const auto nearest = d2.topk(std::min(keep, d2.size(0)), 0, /*largest=*/false, /*sorted=*/true);
-      best_d2[k] = std::get<0>(nearest);
-      best_x[k] = candidates_x.index_select(0, std::get<1>(nearest));
     }
   }
   auto tolerance = torch::empty({K}, torch::kFloat32);

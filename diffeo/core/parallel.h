@@ -10,6 +10,7 @@
 // faster).  diffeo::parallel_for has its contract and runs on libgomp's pool
 // through GOMP_parallel, the entry point GCC compiles `#pragma omp parallel` to.
 
+#include <c10/util/C++17.h>  // FunctionRef.h uses it without including it
 #include <c10/util/FunctionRef.h>
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "diffeo/core/error.h"
+#include "diffeo/train/adam_update.h"
 
 namespace diffeo::train {
 
@@ -69,8 +70,9 @@ double FlatAdam::clip_grad_norm(double max_norm) {
   return norm;
 }
 
-// torch::optim::Adam's operators, once per buffer: ATen vectorises them, which
-// a hand loop with sqrt cannot get under -fmath-errno.
+// Contiguous CPU float/double buffers (the groups FlatAdam makes) take the
+// one-pass loop; others (CUDA, half precision) torch::optim::Adam's operators.
+// The two agree to rounding: ATen's add_ fuses a multiply-add, the loop need not.
 void FlatAdam::step() {
   torch::NoGradGuard no_grad;
   ++steps_;
@@ -78,6 +80,18 @@ void FlatAdam::step() {
   const double step_size = options_.learning_rate() / (1 - std::pow(b1, steps_));
   const double root_bias2 = std::sqrt(1 - std::pow(b2, steps_));
   for (auto& g : groups_) {
+    const auto dtype = g.parameters.scalar_type();
+    if (g.parameters.is_cpu() && (dtype == torch::kFloat || dtype == torch::kDouble)) {
+      AT_DISPATCH_FLOATING_TYPES(dtype, "flat_adam", [&] {
+        scalar_t* p = g.parameters.data_ptr<scalar_t>();
+        const scalar_t* grad = g.gradients.data_ptr<scalar_t>();
+        scalar_t* m = g.first_moment.data_ptr<scalar_t>();
+        scalar_t* v = g.second_moment.data_ptr<scalar_t>();
+        adam_update(p, grad, m, v, g.parameters.numel(),
+                    AdamCoefficients{b1, b2, step_size, root_bias2, options_.eps()});
+      });
+      continue;
+    }
     g.first_moment.mul_(b1).add_(g.gradients, 1 - b1);
     g.second_moment.mul_(b2).addcmul_(g.gradients, g.gradients, 1 - b2);
     auto denominator = g.second_moment.sqrt().div_(root_bias2).add_(options_.eps());

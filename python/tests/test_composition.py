@@ -71,8 +71,12 @@ def test_flat_adam_takes_torch_adams_steps():
             optimizer.zero_grad()
             (-flow.log_prob(batch).mean()).backward()
             optimizer.step()
-    for a, b in zip(flows[0].parameters(), flows[1].parameters()):
-        assert torch.equal(a, b)
+    # One pass per element instead of torch's eight operators: equal to float rounding.
+    for a, b, start in zip(flows[0].parameters(), flows[1].parameters(),
+                           diffeo.flows.build("nsf", dim=2, layers=2, hidden=[16], bins=4,
+                                              seed=3).parameters()):
+        assert (a - b).abs().max().item() < 2e-6
+        assert (a - start).abs().max().item() > 1e-2
 
 
 def test_spline_and_bernstein_bijectors_invert_and_their_log_dets_are_the_jacobians():

@@ -75,13 +75,13 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
                                c10::optional<torch::Tensor> conditioner_input,
                                c10::optional<torch::Tensor> context, torch::TensorList weights,
                                torch::TensorList biases, torch::TensorList masks,
-                               int64_t activation, std::vector<double> settings, bool inverse,
-                               int64_t split) {
+                               torch::TensorList degrees, int64_t activation,
+                               std::vector<double> settings, bool inverse, int64_t split) {
     // Copies made here (contiguous, cat) have no requires_grad: ask first.
     const bool need_grad_net =
         x.requires_grad() || requires_grad(conditioner_input) || requires_grad(context);
     nn::DenseLayers layers{weights.vec(), biases.vec(), masks.vec(),
-                           static_cast<nn::KernelActivation>(activation)};
+                           static_cast<nn::KernelActivation>(activation), degrees.vec()};
     Pass pass;
     auto result = evaluate(Kernel(settings), layers, x, conditioner_input, context, split,
                            inverse, &pass);
@@ -95,6 +95,7 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
     data["hidden"] = tape.hidden;
     data["biases"] = layers.biases;
     data["masks"] = layers.masks;
+    data["degrees"] = layers.degrees;
     data["activation"] = activation;
     data["settings"] = settings;
     data["inverse"] = inverse;
@@ -161,8 +162,11 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
     const auto theta = data["theta"].toTensor();
     const int64_t split = data["split"].toInt();
     const bool inverse = data["inverse"].toBool();
-    nn::DenseLayers layers{{}, data["biases"].toTensorVector(), data["masks"].toTensorVector(),
-                           static_cast<nn::KernelActivation>(data["activation"].toInt())};
+    nn::DenseLayers layers{{},
+                           data["biases"].toTensorVector(),
+                           data["masks"].toTensorVector(),
+                           static_cast<nn::KernelActivation>(data["activation"].toInt()),
+                           data["degrees"].toTensorVector()};
     nn::DenseTape tape{data["weights"].toTensorVector(), data["hidden"].toTensorVector()};
     const auto grad_y = grads[0].contiguous(), grad_log_det = grads[1].contiguous();
     const int64_t N = x.size(0), D = x.size(1), F = D - split;
@@ -203,7 +207,8 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
     variable_list out{grad_x, grad_conditioner_input, grad_context};
     out.insert(out.end(), grad_weights.begin(), grad_weights.end());
     out.insert(out.end(), grad_biases.begin(), grad_biases.end());
-    out.resize(out.size() + layers.masks.size() + 4);  // masks and the options: none
+    // The masks, the degrees and the options: none.
+    out.resize(out.size() + layers.masks.size() + layers.degrees.size() + 4);
     return out;
   }
 
@@ -236,7 +241,8 @@ Result apply(const nn::DenseLayers& conditioner, const ConditionedInputs& inputs
   auto out = ConditionedLayer<Kernel>::apply(
       inputs.x, optional(inputs.conditioner_input), optional(inputs.context),
       torch::TensorList(conditioner.weights), torch::TensorList(conditioner.biases),
-      torch::TensorList(conditioner.masks), static_cast<int64_t>(conditioner.activation),
+      torch::TensorList(conditioner.masks), torch::TensorList(conditioner.degrees),
+      static_cast<int64_t>(conditioner.activation),
       std::move(settings), inverse, inputs.split);
   return {out[0], out[1]};
 }

@@ -1,6 +1,7 @@
 #include "diffeo/nn/dense_kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "diffeo/core/parallel.h"
@@ -198,9 +199,91 @@ void masked(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out) {
   });
 }
 
+// MADE's connectivity of layer l from its degrees (DenseLayers::degrees):
+// row o of the weight sees column i when out[o] >= in[i] (> when strict).
+struct Connectivity {
+  const float* in;
+  const float* out;
+  bool strict;
+};
+
+Connectivity connectivity_of(const DenseLayers& layers, size_t l) {
+  return {layers.degrees[l].data_ptr<float>(), layers.degrees[l + 1].data_ptr<float>(),
+          l + 2 == layers.degrees.size()};
+}
+
+// Whether rows [first, last) of w [out, in] are zero wherever not connected.
+// Branch-free (an OR over the row), so it vectorises.
+template <bool Strict, typename T>
+bool zero_outside_rows(const T* __restrict w, const float* __restrict in_degrees,
+                       const float* __restrict out_degrees, int64_t in, int64_t first,
+                       int64_t last) {
+  int stray = 0;
+  for (int64_t o = first; o < last; ++o) {
+    const float d = out_degrees[o];
+    const T* row = w + o * in;
+    for (int64_t i = 0; i < in; ++i)
+      stray |= static_cast<int>(!(Strict ? d > in_degrees[i] : d >= in_degrees[i])) &
+               static_cast<int>(row[i] != T(0));
+  }
+  return stray == 0;
+}
+
+// result = w where connected, else 0, for rows [first, last) (result may be w).
+template <bool Strict, typename T>
+void mask_rows(const T* w, T* result, const float* __restrict in_degrees,
+               const float* __restrict out_degrees, int64_t in, int64_t first, int64_t last) {
+  for (int64_t o = first; o < last; ++o) {
+    const float d = out_degrees[o];
+    for (int64_t i = 0; i < in; ++i)
+      result[o * in + i] = (Strict ? d > in_degrees[i] : d >= in_degrees[i]) ? w[o * in + i] : T(0);
+  }
+}
+
+// Rows per task of the two passes above: a few hundred thousand elements.
+int64_t rows_per_task(int64_t in) { return std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(in, 1)); }
+
+template <typename T>
+bool zero_outside_degrees(const T* w, const Connectivity& c, int64_t out, int64_t in) {
+  std::atomic<bool> clean{true};
+  parallel_for(0, out, rows_per_task(in), [&](int64_t first, int64_t last) {
+    const bool rows_clean = c.strict ? zero_outside_rows<true>(w, c.in, c.out, in, first, last)
+                                     : zero_outside_rows<false>(w, c.in, c.out, in, first, last);
+    if (!rows_clean) clean = false;
+  });
+  return clean;
+}
+
+template <typename T>
+void mask_by_degrees(const T* w, T* result, const Connectivity& c, int64_t out, int64_t in) {
+  parallel_for(0, out, rows_per_task(in), [&](int64_t first, int64_t last) {
+    if (c.strict)
+      mask_rows<true>(w, result, c.in, c.out, in, first, last);
+    else
+      mask_rows<false>(w, result, c.in, c.out, in, first, last);
+  });
+}
+
+// Layer l's weight masked by its degrees: the weight itself when already zero
+// outside them (no copy), else a masked copy.
+torch::Tensor weight_masked_by_degrees(const DenseLayers& layers, size_t l) {
+  auto w = layers.weights[l].contiguous();
+  const auto c = connectivity_of(layers, l);
+  const int64_t out = w.size(0), in = w.size(1);
+  torch::Tensor result = w;
+  AT_DISPATCH_FLOATING_TYPES(w.scalar_type(), "weight_masked_by_degrees", [&] {
+    const scalar_t* data = w.data_ptr<scalar_t>();
+    if (zero_outside_degrees(data, c, out, in)) return;
+    result = torch::empty_like(w);
+    mask_by_degrees(data, result.data_ptr<scalar_t>(), c, out, in);
+  });
+  return result;
+}
+
 // Layer l's weight as the products use it: masked (MADE) and contiguous.
 torch::Tensor effective_weight(const DenseLayers& layers, size_t l) {
   const auto& w = layers.weights[l];
+  if (!layers.degrees.empty()) return weight_masked_by_degrees(layers, l);
   if (layers.masks.empty()) return w.contiguous();
   auto product = torch::empty(w.sizes(), w.options());
   masked(w, layers.masks[l], product);
@@ -280,7 +363,11 @@ torch::Tensor dense_backward(const DenseLayers& layers, const torch::Tensor& x,
       auto gb = torch::empty({out}, x.options());
       linear_grad_parameters(g.data_ptr<scalar_t>(), input.data_ptr<scalar_t>(),
                              gw.data_ptr<scalar_t>(), gb.data_ptr<scalar_t>(), N, in, out);
-      if (!layers.masks.empty()) masked(gw, layers.masks[l], gw);
+      if (!layers.degrees.empty())
+        mask_by_degrees(gw.data_ptr<scalar_t>(), gw.data_ptr<scalar_t>(), connectivity_of(layers, l),
+                        out, in);
+      else if (!layers.masks.empty())
+        masked(gw, layers.masks[l], gw);
       grad_weights[l] = gw;
       grad_biases[l] = gb;
       if (l == 0 && !need_grad_x) break;

@@ -22,11 +22,20 @@ std::optional<KernelActivation> kernel_activation(const std::string& name);
 
 /// The parameters of a dense stack as the kernels read them: weights[l] is
 /// [out_l, in_l], biases[l] is [out_l]; masks, when not empty, hold one 0/1
-/// tensor per weight (MADE's connectivity), applied as weight * mask.  The
-/// activation follows every layer but the last.
+/// tensor per weight, applied as weight * mask.  The activation follows every
+/// layer but the last.
+///
+/// degrees, when not empty, give MADE's connectivity instead of masks: L + 1
+/// CPU float vectors (the inputs' degrees, each hidden layer's, the outputs'),
+/// unit o of layer l seeing input i when degrees[l + 1][o] >= degrees[l][i]
+/// (> into the last layer).  The kernels then use a weight as it is when it is
+/// already zero outside that pattern (MADE keeps it so: zero at the start, and
+/// its masked gradients keep it there), checked in one pass that writes
+/// nothing, where masking writes a copy; the gradients are masked in place.
 struct DenseLayers {
   std::vector<torch::Tensor> weights, biases, masks;
   KernelActivation activation = KernelActivation::kRelu;
+  std::vector<torch::Tensor> degrees;
 };
 
 /// What the forward pass keeps for the backward pass: the effective (masked)

@@ -33,14 +33,19 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
   const int64_t degree_count = std::max<int64_t>(D - min_degree, 1);
   torch::Tensor previous = degrees;
   int64_t in = D;
+  kernel_degrees_.push_back(degrees.to(torch::kFloat));
   auto add_layer = [&](int64_t out, const torch::Tensor& out_degrees, bool strict) {
     auto mask = strict ? out_degrees.unsqueeze(1) > previous.unsqueeze(0)
                        : out_degrees.unsqueeze(1) >= previous.unsqueeze(0);
     torch::nn::Linear init(in, out);  // PyTorch's default initialisation
     const auto index = std::to_string(weights_.size());
-    weights_.push_back(register_parameter("weight" + index, init->weight.detach().clone()));
+    // Zero outside the mask (the values there never count): the fused kernels
+    // then use the weight without a masked copy.
+    weights_.push_back(register_parameter(
+        "weight" + index, (init->weight * mask.to(init->weight.dtype())).detach()));
     biases_.push_back(register_parameter("bias" + index, init->bias.detach().clone()));
     masks_.push_back(register_buffer("mask" + index, mask.to(torch::kFloat)));
+    kernel_degrees_.push_back(out_degrees.to(torch::kFloat));
     previous = out_degrees;
     in = out;
   };
@@ -62,7 +67,7 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
 std::optional<DenseLayers> MADEImpl::dense_layers() const {
   auto activation = kernel_activation(options_.activation());
   if (!activation || context_layer_) return std::nullopt;
-  return DenseLayers{weights_, biases_, masks_, *activation};
+  return DenseLayers{weights_, biases_, {}, *activation, kernel_degrees_};
 }
 
 torch::Tensor MADEImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {

@@ -48,20 +48,22 @@ class MADEImpl : public torch::nn::Module {
   /// The degree of each unit of every hidden layer (CPU int64 [width]): a unit
   /// of degree m sees the inputs of degree <= m (and the context); 0 = the context only.
   const std::vector<torch::Tensor>& hidden_degrees() const { return hidden_degrees_; }
-  /// The layers' weights [out, in] (unmasked: the layers use weight * mask)
-  /// and biases [out], the hidden layers then the output layer.
+  /// The layers' weights [out, in] (the layers use weight * mask; they start
+  /// zero outside the mask, which the masked gradients keep) and biases [out],
+  /// the hidden layers then the output layer.
   const std::vector<torch::Tensor>& weights() const { return weights_; }
   const std::vector<torch::Tensor>& biases() const { return biases_; }
   /// The context's map into the first hidden layer's pre-activation (null without a context).
   const torch::nn::Linear& context_layer() const { return context_layer_; }
-  /// The masked layers for the fused kernels (nullopt with a context or an
-  /// activation they lack).
+  /// The layers for the fused kernels, the masks given by the degrees
+  /// (nullopt with a context or an activation they lack).
   std::optional<DenseLayers> dense_layers() const;
 
  private:
   MADEOptions options_;
   std::vector<torch::Tensor> weights_, biases_, masks_;
   std::vector<torch::Tensor> hidden_degrees_;  // not buffers: the options fix them
+  std::vector<torch::Tensor> kernel_degrees_;  // DenseLayers::degrees: inputs, hidden, outputs
   torch::nn::Linear context_layer_{nullptr};
   torch::Tensor input_degrees_;
 };

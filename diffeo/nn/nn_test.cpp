@@ -91,5 +91,51 @@ TEST(MADE, ZeroLastLayerAndBadOptions) {
   expect_error([] { (void)MADE(MADEOptions(3).hidden({})); }, {"MADE", "'hidden'"});
 }
 
+// The kernels with MADE's degrees against the same kernels with its 0/1 masks,
+// in float64, forward and backward: with the weights as MADE keeps them (zero
+// outside the mask: used in place, no copy) and with stray values there (a
+// model file from before, a user's edit: masked as before).
+TEST(MADE, KernelDegreesMaskLikeTheMasks) {
+  torch::manual_seed(5);
+  auto made = MADE(MADEOptions(6).hidden({16, 12}).outputs_per_feature(3).zero_last_layer(false)
+                       .reverse_order(true));
+  made->to(torch::kDouble);
+  auto by_degrees = *made->dense_layers();
+  ASSERT_EQ(by_degrees.degrees.size(), 4u);
+  DenseLayers by_masks{by_degrees.weights, by_degrees.biases, {}, by_degrees.activation};
+  for (const auto& item : made->named_buffers())
+    if (item.key().rfind("mask", 0) == 0) by_masks.masks.push_back(item.value().to(torch::kDouble));
+  ASSERT_EQ(by_masks.masks.size(), 3u);
+  for (size_t l = 0; l < 3; ++l)  // MADE starts its weights at zero outside the mask
+    EXPECT_TRUE(torch::equal(by_degrees.weights[l], by_degrees.weights[l] * by_masks.masks[l]));
+
+  const auto x = torch::randn({9, 6}, torch::kDouble);
+  const auto grad_out = torch::randn({9, 18}, torch::kDouble);
+  for (bool stray : {false, true}) {
+    if (stray) {
+      torch::NoGradGuard no_grad;
+      for (size_t l = 0; l < 3; ++l)
+        by_degrees.weights[l].add_((1 - by_masks.masks[l]) * torch::randn_like(by_masks.masks[l]));
+    }
+    DenseTape tape_degrees, tape_masks;
+    auto out_degrees = dense_forward(by_degrees, x, &tape_degrees);
+    auto out_masks = dense_forward(by_masks, x, &tape_masks);
+    EXPECT_TRUE(torch::allclose(out_degrees, out_masks, 1e-14, 1e-14)) << "stray " << stray;
+    EXPECT_TRUE(torch::allclose(dense_forward(by_degrees, x), out_masks, 1e-14, 1e-14));
+    for (size_t l = 0; l < 3; ++l)
+      EXPECT_EQ(tape_degrees.weights[l].data_ptr() == by_degrees.weights[l].data_ptr(), !stray)
+          << "layer " << l << " stray " << stray;
+    std::vector<torch::Tensor> gw_degrees, gb_degrees, gw_masks, gb_masks;
+    auto gx_degrees = dense_backward(by_degrees, x, tape_degrees, grad_out, gw_degrees, gb_degrees);
+    auto gx_masks = dense_backward(by_masks, x, tape_masks, grad_out, gw_masks, gb_masks);
+    EXPECT_TRUE(torch::allclose(gx_degrees, gx_masks, 1e-14, 1e-14));
+    for (size_t l = 0; l < 3; ++l) {
+      EXPECT_TRUE(torch::equal(gw_degrees[l], gw_masks[l])) << "layer " << l;
+      EXPECT_TRUE(torch::equal(gb_degrees[l], gb_masks[l])) << "layer " << l;
+      EXPECT_EQ((gw_degrees[l] * (1 - by_masks.masks[l])).abs().max().item<double>(), 0.0);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace diffeo::nn

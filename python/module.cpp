@@ -523,10 +523,11 @@ inverse = data -> base (density), each with its log|det J|.)");
   py::class_<df::train::FlatAdam>(m, "FlatAdam", R"(Adam on one flat buffer (train::FlatAdam): the optimizer of diffeo.fit.
 
 Moves the parameters into one contiguous buffer per dtype (each becomes a view
-of it, and so does its gradient), so a step is a handful of operators however
+of it, and so does its gradient), so a step is one loop over the buffers however
 many tensors the model has: in a Python loop it replaces torch.optim.Adam with
-the same update (bit-identical on the same gradients). Use its zero_grad():
-setting p.grad = None would cut a gradient off the buffer.)")
+the same update (equal to float rounding on the same gradients; moments below
+~1e-38 count as zero). Use its zero_grad(): setting p.grad = None would cut a
+gradient off the buffer.)")
       .def(py::init([](const std::vector<torch::Tensor>& parameters, double lr, std::pair<double, double> betas,
                        double eps) {
              return std::make_unique<df::train::FlatAdam>(

@@ -39,7 +39,9 @@ struct DenseLayers {
 };
 
 /// What the forward pass keeps for the backward pass: the effective (masked)
-/// weights and every hidden layer's activated output.
+/// weights and every hidden layer's activated output.  Where no masked copy
+/// was needed these are the weights themselves, as autograd keeps a Linear's:
+/// an optimizer step belongs after the backward pass, not between.
 struct DenseTape {
   std::vector<torch::Tensor> weights;  // weight * mask, or the weights themselves
   std::vector<torch::Tensor> hidden;   // [N, out_l] after the activation, l < L - 1

@@ -212,6 +212,11 @@ Connectivity connectivity_of(const DenseLayers& layers, size_t l) {
           l + 2 == layers.degrees.size()};
 }
 
+template <bool Strict>
+inline bool connected(float out_degree, float in_degree) {
+  return Strict ? out_degree > in_degree : out_degree >= in_degree;
+}
+
 // Whether rows [first, last) of w [out, in] are zero wherever not connected.
 // Branch-free (an OR over the row), so it vectorises.
 template <bool Strict, typename T>
@@ -223,7 +228,7 @@ bool zero_outside_rows(const T* __restrict w, const float* __restrict in_degrees
     const float d = out_degrees[o];
     const T* row = w + o * in;
     for (int64_t i = 0; i < in; ++i)
-      stray |= static_cast<int>(!(Strict ? d > in_degrees[i] : d >= in_degrees[i])) &
+      stray |= static_cast<int>(!connected<Strict>(d, in_degrees[i])) &
                static_cast<int>(row[i] != T(0));
   }
   return stray == 0;
@@ -236,7 +241,7 @@ void mask_rows(const T* w, T* result, const float* __restrict in_degrees,
   for (int64_t o = first; o < last; ++o) {
     const float d = out_degrees[o];
     for (int64_t i = 0; i < in; ++i)
-      result[o * in + i] = (Strict ? d > in_degrees[i] : d >= in_degrees[i]) ? w[o * in + i] : T(0);
+      result[o * in + i] = connected<Strict>(d, in_degrees[i]) ? w[o * in + i] : T(0);
   }
 }
 

@@ -33,7 +33,7 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
   const int64_t degree_count = std::max<int64_t>(D - min_degree, 1);
   torch::Tensor previous = degrees;
   int64_t in = D;
-  kernel_degrees_.push_back(degrees.to(torch::kFloat));
+  layer_degrees_.push_back(degrees.to(torch::kFloat));
   auto add_layer = [&](int64_t out, const torch::Tensor& out_degrees, bool strict) {
     auto mask = strict ? out_degrees.unsqueeze(1) > previous.unsqueeze(0)
                        : out_degrees.unsqueeze(1) >= previous.unsqueeze(0);
@@ -45,14 +45,12 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
         "weight" + index, (init->weight * mask.to(init->weight.dtype())).detach()));
     biases_.push_back(register_parameter("bias" + index, init->bias.detach().clone()));
     masks_.push_back(register_buffer("mask" + index, mask.to(torch::kFloat)));
-    kernel_degrees_.push_back(out_degrees.to(torch::kFloat));
+    layer_degrees_.push_back(out_degrees.to(torch::kFloat));
     previous = out_degrees;
     in = out;
   };
-  for (auto width : options.hidden()) {
-    hidden_degrees_.push_back(torch::arange(width, torch::kLong) % degree_count + min_degree);
-    add_layer(width, hidden_degrees_.back(), false);
-  }
+  for (auto width : options.hidden())
+    add_layer(width, torch::arange(width, torch::kLong) % degree_count + min_degree, false);
   add_layer(D * P, degrees.repeat_interleave(P), true);
   if (options.zero_last_layer()) {
     torch::NoGradGuard no_grad;
@@ -67,7 +65,7 @@ MADEImpl::MADEImpl(const MADEOptions& options) : options_(options) {
 std::optional<DenseLayers> MADEImpl::dense_layers() const {
   auto activation = kernel_activation(options_.activation());
   if (!activation || context_layer_) return std::nullopt;
-  return DenseLayers{weights_, biases_, {}, *activation, kernel_degrees_};
+  return DenseLayers{weights_, biases_, {}, *activation, layer_degrees_};
 }
 
 torch::Tensor MADEImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {

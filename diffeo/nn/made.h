@@ -45,9 +45,11 @@ class MADEImpl : public torch::nn::Module {
   const MADEOptions& options() const { return options_; }
   /// The position of each feature in the autoregressive order (1-based degree).
   torch::Tensor input_degrees() const { return input_degrees_; }
-  /// The degree of each unit of every hidden layer (CPU int64 [width]): a unit
-  /// of degree m sees the inputs of degree <= m (and the context); 0 = the context only.
-  const std::vector<torch::Tensor>& hidden_degrees() const { return hidden_degrees_; }
+  /// The degrees of the inputs, of each hidden layer's units and of the
+  /// outputs (L + 1 CPU float vectors; the P outputs of feature i have i's
+  /// degree): a hidden unit of degree m sees the units below of degree <= m
+  /// (and the context; 0 = the context only), an output those of degree < m.
+  const std::vector<torch::Tensor>& layer_degrees() const { return layer_degrees_; }
   /// The layers' weights [out, in] (the layers use weight * mask; they start
   /// zero outside the mask, which the masked gradients keep) and biases [out],
   /// the hidden layers then the output layer.
@@ -62,8 +64,7 @@ class MADEImpl : public torch::nn::Module {
  private:
   MADEOptions options_;
   std::vector<torch::Tensor> weights_, biases_, masks_;
-  std::vector<torch::Tensor> hidden_degrees_;  // not buffers: the options fix them
-  std::vector<torch::Tensor> kernel_degrees_;  // DenseLayers::degrees: inputs, hidden, outputs
+  std::vector<torch::Tensor> layer_degrees_;  // not buffers: the options fix them
   torch::nn::Linear context_layer_{nullptr};
   torch::Tensor input_degrees_;
 };

@@ -54,11 +54,9 @@ std::vector<int64_t> counts_below(const std::vector<int64_t>& degrees, int64_t l
 }
 
 SortedMADE sort_made(const MADEImpl& made, const torch::Tensor& context, int64_t rows) {
-  const int64_t D = made.options().features(), P = made.options().outputs_per_feature();
-  const auto input_degrees = made.input_degrees().to(torch::kCPU, torch::kLong);
-  std::vector<torch::Tensor> degrees{input_degrees};
-  for (const auto& d : made.hidden_degrees()) degrees.push_back(d);
-  degrees.push_back(input_degrees.repeat_interleave(P));
+  const int64_t D = made.options().features();
+  std::vector<torch::Tensor> degrees;
+  for (const auto& d : made.layer_degrees()) degrees.push_back(d.to(torch::kLong));
   SortedMADE s;
   std::vector<std::vector<int64_t>> sorted;
   std::vector<torch::Tensor> orders;

@@ -31,6 +31,36 @@ TEST(Chain, SumsLowerRankLogDetsOverTheEvent) {
   EXPECT_NEAR(r.log_det[0].item<double>(), std::log(6.0), 1e-6);
 }
 
+// The log-dets are summed in one node: its gradient must reach every member's
+// parameters and the input, as the members' own log-dets' gradients do.
+TEST(Chain, LogDetGradientReachesEveryMember) {
+  // Learnable clips: per-value log-dets of the batch's shape, the one-node sum.
+  auto first = SoftClip(-2.0, 2.0, 1.0, /*learnable=*/true);
+  auto second = SoftClip(-3.0, 1.0, 0.5, /*learnable=*/true);
+  auto third = SoftClip(-4.0, 4.0, 2.0, /*learnable=*/true);
+  auto chain = Chain({first, second, third});
+  chain->to(torch::kFloat64);
+  auto x = torch::randn({6, 2}, torch::kFloat64).requires_grad_();
+  auto r = chain->forward_and_log_det(x);
+  ASSERT_NE(r.log_det.grad_fn(), nullptr);
+  ASSERT_NE(r.log_det.grad_fn()->name().find("SumOfTerms"), std::string::npos)
+      << r.log_det.grad_fn()->name();
+  std::vector<torch::Tensor> inputs{x};
+  for (const auto& p : chain->parameters()) inputs.push_back(p);
+  ASSERT_EQ(inputs.size(), 10u);
+  auto grads = torch::autograd::grad({r.log_det.sum()}, inputs);
+  // The same sum from the members, step by step.
+  auto a = third->forward_and_log_det(x);
+  auto b = second->forward_and_log_det(a.output);
+  auto c = first->forward_and_log_det(b.output);
+  auto expected = torch::autograd::grad({(a.log_det + b.log_det + c.log_det).sum()}, inputs);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(grads[i].defined()) << i;
+    EXPECT_GT(grads[i].abs().sum().item<double>(), 0) << i;
+    EXPECT_TRUE(torch::allclose(grads[i], expected[i], 1e-14, 1e-14)) << i;
+  }
+}
+
 TEST(Chain, RegistersMembersAsSubmodules) {
   auto chain = Chain({Rotation2D(0.4), Shift(torch::zeros({2})), Scale(torch::ones({2}))});
   EXPECT_EQ(chain->parameters().size(), 3u);

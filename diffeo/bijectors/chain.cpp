@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "diffeo/core/error.h"
+#include "diffeo/core/tensor_ops.h"
 
 namespace diffeo {
 
@@ -34,16 +35,17 @@ Result ChainImpl::inverse_impl(const torch::Tensor& y, const torch::Tensor& cont
 // Forward visits the members last to first; inverse first to last.
 Result ChainImpl::run(const torch::Tensor& input, const torch::Tensor& context, bool forward) {
   torch::Tensor value = input;
-  torch::Tensor log_det = zero_log_det(input, event_rank());
+  std::vector<torch::Tensor> log_dets;
   const size_t n = bijectors_.size();
   for (size_t k = 0; k < n; ++k) {
     auto& member = bijectors_[forward ? n - 1 - k : k];
     auto step = forward ? member->forward_and_log_det(value, context)
                         : member->inverse_and_log_det(value, context);
     value = step.output;
-    log_det = log_det + sum_rightmost(step.log_det, event_rank() - member->event_rank());
+    log_dets.push_back(sum_rightmost(step.log_det, event_rank() - member->event_rank()));
   }
-  return {value, log_det};
+  return {value, sum_terms(log_dets, input.sizes().slice(0, input.dim() - event_rank()),
+                           input.options())};
 }
 
 }  // namespace diffeo

@@ -15,6 +15,75 @@ torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n) {
   return t.sum(dims);
 }
 
+namespace {
+
+class SumOfTerms : public torch::autograd::Function<SumOfTerms> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::TensorList terms) {
+    ctx->saved_data["terms"] = static_cast<int64_t>(terms.size());
+    auto out = torch::empty_like(terms[0]);
+    const int64_t n = out.numel();
+    AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "sum_terms", [&] {
+      scalar_t* o = out.data_ptr<scalar_t>();
+      std::copy_n(terms[0].data_ptr<scalar_t>(), n, o);
+      for (size_t t = 1; t < terms.size(); ++t) {
+        const scalar_t* v = terms[t].data_ptr<scalar_t>();
+        for (int64_t i = 0; i < n; ++i) o[i] += v[i];
+      }
+    });
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    // d(sum)/d(term) is the identity: every term gets the same gradient, as
+    // autograd's own AddBackward hands it to both operands.
+    return torch::autograd::variable_list(ctx->saved_data["terms"].toInt(), grads[0]);
+  }
+};
+
+bool sum_in_one_node(const std::vector<torch::Tensor>& terms, torch::IntArrayRef shape,
+                     const torch::TensorOptions& options) {
+  const auto dtype = c10::typeMetaToScalarType(options.dtype());
+  if (terms.empty() || !options.device().is_cpu() ||
+      (dtype != torch::kFloat && dtype != torch::kDouble))
+    return false;
+  for (const auto& t : terms)
+    if (!t.device().is_cpu() || t.scalar_type() != dtype || !t.sizes().equals(shape) ||
+        !t.is_contiguous())
+      return false;
+  return true;
+}
+
+}  // namespace
+
+torch::Tensor sum_terms(const std::vector<torch::Tensor>& terms, torch::IntArrayRef shape,
+                        const torch::TensorOptions& options) {
+  // 0 + t is t exactly, so starting from the first term keeps the fold's bits.
+  // As a TensorList (not a vector), so autograd sees the terms as inputs.
+  if (sum_in_one_node(terms, shape, options)) return SumOfTerms::apply(torch::TensorList(terms));
+  auto sum = torch::zeros(shape, options);
+  for (const auto& t : terms) sum = sum + t;
+  return sum;
+}
+
+// v - v is 0 for a finite v and NaN for an infinite or NaN one, and NaN
+// survives the sum: a branch-free loop the compiler vectorises.
+template <typename T>
+static bool finite_values(const T* v, int64_t n) {
+  T sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += v[i] - v[i];
+  return sum == 0;
+}
+
+bool all_finite(const torch::Tensor& t) {
+  if (t.device().is_cpu() && t.is_contiguous()) {
+    if (t.scalar_type() == torch::kFloat) return finite_values(t.data_ptr<float>(), t.numel());
+    if (t.scalar_type() == torch::kDouble) return finite_values(t.data_ptr<double>(), t.numel());
+  }
+  return torch::isfinite(t).all().item<bool>();
+}
+
 torch::Tensor expand_context_to(const torch::Tensor& context, const torch::Tensor& x,
                                 int64_t x_event_rank, int64_t features, const std::string& where) {
   check_context_tensor(context, features, x.options(), "the input", where);

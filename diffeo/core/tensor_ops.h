@@ -12,6 +12,20 @@ namespace diffeo {
 /// Sums the last `n` dimensions of `t` (returns `t` itself for n == 0).
 torch::Tensor sum_rightmost(const torch::Tensor& t, int64_t n);
 
+/// zeros(shape, options) + terms[0] + terms[1] + ..., summed in that order.
+/// Where every term has that shape and dtype, contiguous on the CPU, this is
+/// one autograd node whose backward hands each term the incoming gradient (a
+/// chain of n layers' log-dets: one node instead of n additions); otherwise
+/// the terms broadcast into the shape as with +.
+torch::Tensor sum_terms(const std::vector<torch::Tensor>& terms, torch::IntArrayRef shape,
+                        const torch::TensorOptions& options);
+
+/// Whether every value of the floating-point tensor `t` is finite.  A
+/// contiguous CPU float/double tensor is read in one plain pass, with no
+/// temporaries: the check runs on every log_prob, where ATen's
+/// isfinite(t).all() costs several small ops.
+bool all_finite(const torch::Tensor& t);
+
 /// The context [batch..., features] of a network built for `features`
 /// context features, expanded to the batch shape of `x` (x's shape without its
 /// last `x_event_rank` dimensions), ready to concatenate to the network's

@@ -39,6 +39,42 @@ TEST(Normal, SamplesHaveTheRightMoments) {
   EXPECT_TRUE(torch::allclose(x.std(0), torch::tensor({0.5f, 3.0f}), 0.01, 0));
 }
 
+// The one-node log density against N(0, I)'s closed form and the composite
+// path (a non-contiguous x takes it), with gradients of both orders: under
+// create_graph the backward is built from differentiable ops.
+TEST(StandardNormal, LogDensityNodeMatchesTheCompositeWithGradientsOfBothOrders) {
+  auto normal = StandardNormal(3);
+  normal->to(torch::kFloat64);
+  auto base = torch::randn({3, 5}, torch::kFloat64);
+  auto contiguous = base.t().contiguous().requires_grad_();  // [5, 3]
+  auto strided = base.t().detach().requires_grad_();         // the same values, transposed view
+  ASSERT_FALSE(strided.is_contiguous());
+  auto fast = normal->log_prob(contiguous), composite = normal->log_prob(strided);
+  ASSERT_NE(fast.grad_fn(), nullptr);
+  ASSERT_NE(composite.grad_fn(), nullptr);
+  EXPECT_NE(fast.grad_fn()->name().find("StandardNormalLogDensity"), std::string::npos);
+  EXPECT_EQ(composite.grad_fn()->name().find("StandardNormalLogDensity"), std::string::npos);
+  const auto expected = -0.5 * base.t().square().sum(1) - 1.5 * std::log(2 * M_PI);
+  EXPECT_TRUE(torch::allclose(fast, expected, 1e-15, 1e-13));
+  EXPECT_TRUE(torch::allclose(fast, composite, 1e-15, 1e-13));
+  const auto weights = torch::rand({5}, torch::kFloat64);
+  auto g_fast = torch::autograd::grad({(fast * weights).sum()}, {contiguous}, {}, true, true)[0];
+  auto g_comp = torch::autograd::grad({(composite * weights).sum()}, {strided}, {}, true, true)[0];
+  EXPECT_TRUE(torch::allclose(g_fast, -contiguous.detach() * weights.unsqueeze(1), 1e-15, 1e-15));
+  EXPECT_TRUE(torch::allclose(g_fast, g_comp, 1e-15, 1e-15));
+  // d/dx of sum(grad) = -weight per row.
+  auto h_fast = torch::autograd::grad({g_fast.sum()}, {contiguous})[0];
+  auto h_comp = torch::autograd::grad({g_comp.sum()}, {strided})[0];
+  EXPECT_TRUE(torch::allclose(h_fast, -weights.unsqueeze(1).expand({5, 3}), 1e-15, 1e-15));
+  EXPECT_TRUE(torch::allclose(h_fast, h_comp, 1e-15, 1e-15));
+  // Event shapes with a batch of several dimensions and none at all.
+  auto x = torch::randn({2, 4, 3}, torch::kFloat64);
+  EXPECT_TRUE(torch::allclose(normal->log_prob(x),
+                              -0.5 * x.square().sum(-1) - 1.5 * std::log(2 * M_PI)));
+  EXPECT_EQ(normal->log_prob(torch::empty({0, 3}, torch::kFloat64)).sizes(),
+            torch::IntArrayRef({0}));
+}
+
 TEST(StandardNormal, GeneratorMakesSamplingReproducible) {
   auto normal = StandardNormal(3);
   EXPECT_TRUE(torch::equal(normal->sample(5, {}, seeded(1)), normal->sample(5, {}, seeded(1))));

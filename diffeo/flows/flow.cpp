@@ -96,9 +96,10 @@ torch::Tensor FlowImpl::log_prob_impl(const torch::Tensor& y, const torch::Tenso
       return TransformedImpl::log_prob_impl(y, context);
     rows_context = context.expand(shape);
   }
+  if (all_finite(y) && (!rows_context.defined() || all_finite(rows_context)))
+    return TransformedImpl::log_prob_impl(y, context);
   auto finite = torch::isfinite(y).all(-1);
   if (rows_context.defined()) finite = finite & torch::isfinite(rows_context).all(-1);
-  if (finite.all().item<bool>()) return TransformedImpl::log_prob_impl(y, context);
 
   // Rows with a NaN (or a non-finite context) are NaN, rows with +-inf -inf;
   // only the finite rows go through the flow.

@@ -122,43 +122,45 @@ void check_same_dtype_device(const torch::Tensor& t, const std::string& arg,
                 "' has " + describe(reference) + "; move one of them with .to(...)");
 }
 
+// These checks run on every call of every layer, so they walk parameters()
+// and buffers() (plain vectors); the names (named_parameters() copies a dict
+// with its keys) are looked up only to word an error.
+static bool same_dtype_device(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.dtype() == b.dtype() && a.device() == b.device();
+}
+
+// The dotted name of `t`, a parameter or buffer of `module` or its descendants.
+static std::string name_in(const torch::nn::Module& module, const torch::Tensor& t) {
+  for (const auto& p : module.named_parameters())
+    if (p.value().is_same(t)) return p.key();
+  for (const auto& b : module.named_buffers())
+    if (b.value().is_same(t)) return b.key();
+  return "a parameter";
+}
+
 void check_matches_module(const torch::Tensor& t, const std::string& arg,
                           const torch::nn::Module& module, const std::string& where) {
-  for (const auto& p : module.named_parameters(/*recurse=*/false))
-    if (p.value().is_floating_point()) check_same_dtype_device(t, arg, p.value(), p.key(), where);
-  for (const auto& b : module.named_buffers(/*recurse=*/false))
-    if (b.value().is_floating_point()) check_same_dtype_device(t, arg, b.value(), b.key(), where);
+  for (const auto& values : {module.parameters(/*recurse=*/false), module.buffers(false)})
+    for (const auto& v : values)
+      if (v.is_floating_point() && !same_dtype_device(t, v))
+        check_same_dtype_device(t, arg, v, name_in(module, v), where);
 }
 
 // The first floating-point parameter or buffer of `module` or its descendants,
-// depth first, with its dotted name; undefined when there is none.  Returned by
-// value: named_parameters() and named_buffers() return temporary dicts, so a
-// pointer into them would dangle (ASan: heap-use-after-free).
-static torch::Tensor first_floating(const torch::nn::Module& module, std::string& name) {
-  for (const auto& p : module.named_parameters(/*recurse=*/false))
-    if (p.value().is_floating_point()) {
-      name += p.key();
-      return p.value();
-    }
-  for (const auto& b : module.named_buffers(/*recurse=*/false))
-    if (b.value().is_floating_point()) {
-      name += b.key();
-      return b.value();
-    }
-  for (const auto& child : module.named_children()) {
-    const auto length = name.size();
-    name += child.key() + ".";
-    if (auto found = first_floating(*child.value(), name); found.defined()) return found;
-    name.resize(length);
-  }
+// depth first; undefined when there is none.
+static torch::Tensor first_floating(const torch::nn::Module& module) {
+  for (const auto& values : {module.parameters(/*recurse=*/false), module.buffers(false)})
+    for (const auto& v : values)
+      if (v.is_floating_point()) return v;
+  for (const auto& child : module.children())
+    if (auto found = first_floating(*child); found.defined()) return found;
   return {};
 }
 
 void check_matches_model(const torch::Tensor& t, const std::string& arg,
                          const torch::nn::Module& module, const std::string& where) {
-  std::string name;
-  if (const auto first = first_floating(module, name); first.defined())
-    check_same_dtype_device(t, arg, first, name, where);
+  if (const auto first = first_floating(module); first.defined() && !same_dtype_device(t, first))
+    check_same_dtype_device(t, arg, first, name_in(module, first), where);
   check_matches_module(t, arg, module, where);
 }
 

@@ -526,8 +526,10 @@ Moves the parameters into one contiguous buffer per dtype (each becomes a view
 of it, and so does its gradient), so a step is one loop over the buffers however
 many tensors the model has: in a Python loop it replaces torch.optim.Adam with
 the same update (equal to float rounding on the same gradients; moments below
-~1e-38 count as zero). Use its zero_grad(): setting p.grad = None would cut a
-gradient off the buffer.)")
+~1e-38 count as zero). zero_grad() zeroes the gradients in the buffer, or, for
+a model of 2^20 parameters or more, sets them to None so that autograd hands its
+gradient tensors over instead of adding them into the buffer; step() reads them
+wherever they are.)")
       .def(py::init([](const std::vector<torch::Tensor>& parameters, double lr, std::pair<double, double> betas,
                        double eps) {
              return std::make_unique<df::train::FlatAdam>(
@@ -536,7 +538,8 @@ gradient off the buffer.)")
            }),
            py::arg("parameters"), py::arg("lr") = 1e-3, py::arg("betas") = std::make_pair(0.9, 0.999),
            py::arg("eps") = 1e-8)
-      .def("zero_grad", &df::train::FlatAdam::zero_grad, "Zeroes the gradients in place")
+      .def("zero_grad", &df::train::FlatAdam::zero_grad,
+           "Zeroes the gradients in the buffer (sets them to None from 2^20 parameters on)")
       .def("step", &df::train::FlatAdam::step, py::call_guard<py::gil_scoped_release>(),
            "One Adam update with the current gradients")
       .def("clip_grad_norm", &df::train::FlatAdam::clip_grad_norm, py::arg("max_norm"),

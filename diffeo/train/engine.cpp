@@ -326,7 +326,10 @@ FitReport fit(Objective& objective, DataSource& source, const FitOptions& option
   const GroupScope across_ranks(model, group);
   auto parameters = model.parameters();
   if (parameters.empty()) throw Error("fit: the model has no learnable parameters");
-  FlatAdam adam(parameters, FlatAdamOptions().learning_rate(options.learning_rate()));
+  auto adam_options = FlatAdamOptions().learning_rate(options.learning_rate());
+  // The buckets' all-reduce sums the gradients where they lie in the flat buffer.
+  if (group) adam_options.hand_over_gradients_from(std::numeric_limits<int64_t>::max());
+  FlatAdam adam(parameters, adam_options);
   std::optional<GradientBuckets> buckets;
   if (group) buckets.emplace(adam, parameters, group, options.bucket_bytes());
 

@@ -125,6 +125,67 @@ TEST(FlatAdam, ClipsLikeTorchAndSkipsFrozenAndRepeatedParameters) {
   EXPECT_TRUE(torch::equal(frozen, frozen_before));
 }
 
+// With the gradients handed over (set to none, then autograd's own tensors),
+// the steps equal those with the gradients accumulated into the buffer: the
+// same bits without clipping, rounding with it (the norm is summed per tensor).
+TEST(FlatAdam, HandedOverGradientsTakeTheSameSteps) {
+  for (const double clip : {0.0, 0.5}) {
+    auto flat_net = small_net(), handed_net = small_net();
+    // The last bias unused by the loss: no gradient at all, which counts as zero.
+    auto loss = [](torch::nn::Sequential& net, int step) {
+      auto x = torch::linspace(-1, 1, 30, torch::kDouble).reshape({10, 3}) * (1 + 0.1 * step);
+      auto hidden = torch::tanh(net[0]->as<torch::nn::Linear>()->forward(x));
+      return torch::matmul(hidden, net[2]->as<torch::nn::Linear>()->weight.t()).pow(2).sum();
+    };
+    FlatAdam flat(flat_net->parameters(), FlatAdamOptions().learning_rate(0.01));
+    FlatAdam handed(handed_net->parameters(),
+                    FlatAdamOptions().learning_rate(0.01).hand_over_gradients_from(0));
+    const auto& buffer = handed.groups()[0].gradients;
+    for (int step = 0; step < 25; ++step) {
+      flat.zero_grad();
+      handed.zero_grad();
+      for (const auto& p : handed_net->parameters()) ASSERT_FALSE(p.grad().defined());
+      loss(flat_net, step).backward();
+      loss(handed_net, step).backward();
+      const auto w = handed_net->parameters()[0];
+      ASSERT_TRUE(w.grad().defined());
+      const auto* at = static_cast<const char*>(w.grad().data_ptr());
+      const auto* base = static_cast<const char*>(buffer.data_ptr());
+      EXPECT_TRUE(at < base || at >= base + buffer.nbytes()) << "not handed over";
+      EXPECT_FALSE(handed_net->parameters()[3].grad().defined());
+      const double norm_flat = flat.clip_grad_norm(clip), norm_handed = handed.clip_grad_norm(clip);
+      EXPECT_NEAR(norm_handed, norm_flat, 1e-13 * norm_flat);
+      flat.step();
+      handed.step();
+    }
+    auto a = flat_net->parameters(), b = handed_net->parameters();
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (clip == 0)
+        EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+      else
+        EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-12, 1e-13)) << "parameter " << i;
+    }
+    EXPECT_GT((a[0] - small_net()->parameters()[0]).abs().max().item<double>(), 1e-3);
+    EXPECT_TRUE(torch::equal(a[3], small_net()->parameters()[3])) << "zero gradients: no step";
+  }
+}
+
+// Groups below the threshold keep their gradients in the buffer, and a
+// gradient set to none by hand becomes the buffer's view again.
+TEST(FlatAdam, SmallGroupsKeepTheirGradientsInTheBuffer) {
+  auto net = small_net();
+  FlatAdam flat(net->parameters());  // 58 parameters: far below the default threshold
+  const auto& buffer = flat.groups()[0].gradients;
+  auto w = net->parameters()[0];
+  w.mutable_grad().reset();
+  loss_of(net, 0).backward();  // autograd leaves its own tensor for w
+  EXPECT_NE(w.grad().data_ptr(), buffer.data_ptr());
+  flat.zero_grad();
+  EXPECT_EQ(w.grad().data_ptr(), buffer.data_ptr());
+  loss_of(net, 0).backward();
+  EXPECT_TRUE(torch::equal(w.grad().reshape({-1}), buffer.narrow(0, 0, w.numel())));
+}
+
 TEST(FlatAdam, RefusesBadInput) {
   auto net = small_net();
   for (auto& p : net->parameters()) p.requires_grad_(false);

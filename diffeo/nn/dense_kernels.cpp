@@ -227,14 +227,24 @@ bool zero_outside_rows(const T* __restrict w, const float* __restrict in_degrees
   return stray == 0;
 }
 
+// row[i] = 0 where input i is not connected to a unit of degree d.  Loaded
+// unconditionally and selected, through a __restrict row, so that it
+// vectorises (the branchy form was ~8% of an image-MAF step).
+template <bool Strict, typename T>
+void mask_row(T* __restrict row, const float* __restrict in_degrees, float d, int64_t in) {
+  for (int64_t i = 0; i < in; ++i) {
+    const T v = row[i];
+    row[i] = connected<Strict>(d, in_degrees[i]) ? v : T(0);
+  }
+}
+
 // result = w where connected, else 0, for rows [first, last) (result may be w).
 template <bool Strict, typename T>
 void mask_rows(const T* w, T* result, const float* __restrict in_degrees,
                const float* __restrict out_degrees, int64_t in, int64_t first, int64_t last) {
   for (int64_t o = first; o < last; ++o) {
-    const float d = out_degrees[o];
-    for (int64_t i = 0; i < in; ++i)
-      result[o * in + i] = connected<Strict>(d, in_degrees[i]) ? w[o * in + i] : T(0);
+    if (result != w) std::copy(w + o * in, w + (o + 1) * in, result + o * in);
+    mask_row<Strict>(result + o * in, in_degrees, out_degrees[o], in);
   }
 }
 

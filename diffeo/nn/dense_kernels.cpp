@@ -58,10 +58,13 @@ void gemm(char transa, char transb, int m, int n, int k, double alpha, const dou
 // A row-major [r, c] matrix is the column-major [c, r] matrix of its
 // transpose, so each product below is written for the transposes.
 
-// y[N, out] = x[N, in] w[out, in]^T (the bias is added with the activation)
+// y[N, out] = b[out] + x[N, in] w[out, in]^T: the rows start as the bias and
+// the product accumulates onto them (beta = 1), so BLAS does not zero y
+// first (a pass of its own) and no pass adds the bias after.
 template <typename T>
-void product(const T* x, const T* w, T* y, int N, int in, int out) {
-  gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(0), y, out);
+void biased_product(const T* x, const T* w, const T* b, T* y, int N, int in, int out) {
+  for (int64_t i = 0; i < N; ++i) std::copy(b, b + out, y + i * out);
+  gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(1), y, out);
 }
 
 // grad_x[N, in] = g[N, out] w[out, in]
@@ -120,23 +123,17 @@ void activation_backward(KernelActivation activation, const T* h, T* g, int64_t 
   });
 }
 
-// y = activation(y + b) row by row (the last layer: no activation).
+// y = activation(y) over n values (a hidden layer's output).
 template <typename T>
-void add_bias_and_activate(T* __restrict y, const T* __restrict b, int rows, int width,
-                           bool activated, KernelActivation activation) {
-  for (int i = 0; i < rows; ++i) {
-    T* row = y + static_cast<int64_t>(i) * width;
-    for (int j = 0; j < width; ++j) row[j] += b[j];
-    if (!activated) continue;
-    if (activation == KernelActivation::kRelu)
-      relu_range(row, 0, width);
-    else
-      for (int j = 0; j < width; ++j) row[j] = std::tanh(row[j]);
-  }
+void activate(T* __restrict y, int64_t n, KernelActivation activation) {
+  if (activation == KernelActivation::kRelu)
+    relu_range(y, 0, n);
+  else
+    for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
 }
 
 // Inference: rows in blocks small enough that a block's activations stay in
-// cache (1024 rows measured best), bias and activation in one pass after each
+// cache (1024 rows measured best), the bias before and the activation after each
 // product, no tape.  Blocks are independent, so threads take whole blocks,
 // each with its own two scratch buffers, and every product runs on the thread
 // that owns its block (OpenBLAS does not thread inside a parallel region).
@@ -156,8 +153,8 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
       for (size_t l = 0; l < L; ++l) {
         const int in = widths[l], width = widths[l + 1];
         T* y = l + 1 == L ? out + r0 * width : scratch.data() + (l % 2) * block * widest;
-        product(h, weights[l], y, rows, in, width);
-        add_bias_and_activate(y, biases[l], rows, width, l + 1 < L, activation);
+        biased_product(h, weights[l], biases[l], y, rows, in, width);
+        if (l + 1 < L) activate(y, static_cast<int64_t>(rows) * width, activation);
         h = y;
       }
     }
@@ -362,11 +359,12 @@ torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x, D
       const bool hidden = l + 1 < L;
       auto y = torch::empty({N, out}, x.options());
       scalar_t* rows = y.data_ptr<scalar_t>();
-      product(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), rows, N, in, out);
-      parallel_for(0, N, std::max(1, (1 << 14) / out), [&](int64_t begin, int64_t end) {
-        add_bias_and_activate(rows + begin * out, b.data_ptr<scalar_t>(),
-                              static_cast<int>(end - begin), out, hidden, layers.activation);
-      });
+      biased_product(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(), rows,
+                     N, in, out);
+      if (hidden)
+        parallel_for(0, N, std::max(1, (1 << 14) / out), [&](int64_t begin, int64_t end) {
+          activate(rows + begin * out, (end - begin) * out, layers.activation);
+        });
       if (hidden) tape->hidden.push_back(y);
       tape->weights.push_back(w);
       h = y;

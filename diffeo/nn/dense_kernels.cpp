@@ -63,7 +63,12 @@ void gemm(char transa, char transb, int m, int n, int k, double alpha, const dou
 // first (a pass of its own) and no pass adds the bias after.
 template <typename T>
 void biased_product(const T* x, const T* w, const T* b, T* y, int N, int in, int out) {
-  for (int64_t i = 0; i < N; ++i) std::copy(b, b + out, y + i * out);
+  if (N == 0) return;
+  // One row, then the filled rows doubled: a few large copies, where a copy
+  // per row (a memmove call per 64 values) was 8% of sampling.
+  std::copy(b, b + out, y);
+  for (int64_t filled = 1; filled < N; filled *= 2)
+    std::copy(y, y + std::min<int64_t>(filled, N - filled) * out, y + filled * out);
   gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(1), y, out);
 }
 

@@ -65,7 +65,6 @@ class StandardNormalLogDensity : public torch::autograd::Function<StandardNormal
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                int64_t event_rank) {
     ctx->save_for_backward({x});
-    ctx->saved_data["event_rank"] = event_rank;
     const auto batch = x.sizes().slice(0, x.dim() - event_rank);
     auto out = torch::empty(batch, x.options());
     const int64_t rows = out.numel(), k = rows == 0 ? 0 : x.numel() / rows;

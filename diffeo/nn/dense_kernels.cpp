@@ -241,12 +241,15 @@ void mask_row(T* __restrict row, const float* __restrict in_degrees, float d, in
 }
 
 // result = w where connected, else 0, for rows [first, last) (result may be w).
-template <bool Strict, typename T>
-void mask_rows(const T* w, T* result, const float* __restrict in_degrees,
-               const float* __restrict out_degrees, int64_t in, int64_t first, int64_t last) {
+template <typename T>
+void mask_rows(const T* w, T* result, const Connectivity& c, int64_t in, int64_t first,
+               int64_t last) {
   for (int64_t o = first; o < last; ++o) {
     if (result != w) std::copy(w + o * in, w + (o + 1) * in, result + o * in);
-    mask_row<Strict>(result + o * in, in_degrees, out_degrees[o], in);
+    if (c.strict)
+      mask_row<true>(result + o * in, c.in, c.out[o], in);
+    else
+      mask_row<false>(result + o * in, c.in, c.out[o], in);
   }
 }
 
@@ -267,31 +270,26 @@ bool zero_outside_degrees(const T* w, const Connectivity& c, int64_t out, int64_
 template <typename T>
 void mask_by_degrees(const T* w, T* result, const Connectivity& c, int64_t out, int64_t in) {
   parallel_for(0, out, rows_per_task(in), [&](int64_t first, int64_t last) {
-    if (c.strict)
-      mask_rows<true>(w, result, c.in, c.out, in, first, last);
-    else
-      mask_rows<false>(w, result, c.in, c.out, in, first, last);
+    mask_rows(w, result, c, in, first, last);
   });
 }
 
 // grad_w[out, in] = g[N, out]^T x[N, in], masked by the degrees when given,
-// in blocks of rows that stay in the L2 cache (256 KB), the threads taking
-// whole blocks.  BLAS zeroes its output (beta = 0) before accumulating into
-// it, and the masking reads and writes it again: over MADE's large weights
-// at once (the image MAF's 12 M) those were three passes through memory.
+// in blocks of rows_per_task rows (256 KB of floats, which stay in L2), the
+// threads taking whole blocks.  BLAS zeroes its output (beta = 0) before
+// accumulating into it, and the masking reads and writes it again: over
+// MADE's large weights at once (the image MAF's 12 M) those were three passes
+// through memory.
 template <typename T>
 void weight_gradient(const T* g, const T* x, T* grad_w, int N, int in, int out,
                      const Connectivity* degrees) {
-  const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 16) / std::max(in, 1));
+  const int64_t rows = rows_per_task(in);
   parallel_for(0, out, rows, [&](int64_t first, int64_t last) {
     for (int64_t o = first; o < last; o += rows) {
       const int64_t end = std::min(o + rows, last);
       gemm('N', 'T', in, static_cast<int>(end - o), N, T(1), x, in, g + o, out, T(0),
            grad_w + o * in, in);
-      if (degrees && degrees->strict)
-        mask_rows<true>(grad_w, grad_w, degrees->in, degrees->out, in, o, end);
-      else if (degrees)
-        mask_rows<false>(grad_w, grad_w, degrees->in, degrees->out, in, o, end);
+      if (degrees) mask_rows(grad_w, grad_w, *degrees, in, o, end);
     }
   });
 }

@@ -13,6 +13,9 @@ FlatAdam::FlatAdam(const std::vector<torch::Tensor>& parameters, FlatAdamOptions
   if (!(options.learning_rate() >= 0) || !(options.beta1() >= 0 && options.beta1() < 1) ||
       !(options.beta2() >= 0 && options.beta2() < 1) || !(options.eps() > 0))
     throw Error("FlatAdam: needs learning_rate >= 0, 0 <= beta1, beta2 < 1 and eps > 0");
+  if (options.hand_over_gradients_from() < 0)
+    throw Error("FlatAdam: option 'hand_over_gradients_from' must be >= 0 (0 hands every group's "
+                "gradients over), got " + std::to_string(options.hand_over_gradients_from()));
   // Group the distinct trainable parameters by dtype and device, in order.
   std::vector<std::vector<torch::Tensor>> members;
   std::set<const void*> seen;

@@ -192,6 +192,9 @@ TEST(FlatAdam, RefusesBadInput) {
   testing::expect_error([&] { FlatAdam flat(net->parameters()); }, {"no parameter"});
   testing::expect_error([&] { FlatAdam flat({}, FlatAdamOptions().learning_rate(-1)); },
                         {"learning_rate"});
+  testing::expect_error(
+      [&] { FlatAdam flat({}, FlatAdamOptions().hand_over_gradients_from(-1)); },
+      {"hand_over_gradients_from", ">= 0", "-1"});
 }
 
 }  // namespace

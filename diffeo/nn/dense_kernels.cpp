@@ -58,43 +58,42 @@ void gemm(char transa, char transb, int m, int n, int k, double alpha, const dou
 // A row-major [r, c] matrix is the column-major [c, r] matrix of its
 // transpose, so each product below is written for the transposes.
 
-// y[N, out] = b[out] + x[N, in] w[out, in]^T: the rows start as the bias and
-// the product accumulates onto them (beta = 1), so BLAS does not zero y
-// first (a pass of its own) and no pass adds the bias after.
+// y[N, out] = b[out] + x[N, in] w[out, in]^T, y's rows ldy apart (y may be
+// a block of columns of a wider matrix, w and b then its rows): the rows
+// start as the bias and the product accumulates onto them (beta = 1), so BLAS
+// does not zero y first (a pass of its own) and no pass adds the bias after.
 template <typename T>
-void biased_product(const T* x, const T* w, const T* b, T* y, int N, int in, int out) {
+void biased_product(const T* x, const T* w, const T* b, T* y, int N, int in, int out,
+                    int ldy) {
   if (N == 0) return;
-  // One row, then the filled rows doubled: a few large copies, where a copy
-  // per row (a memmove call per 64 values) was 8% of sampling.
-  std::copy(b, b + out, y);
-  for (int64_t filled = 1; filled < N; filled *= 2)
-    std::copy(y, y + std::min<int64_t>(filled, N - filled) * out, y + filled * out);
-  gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(1), y, out);
+  if (ldy == out) {
+    // One row, then the filled rows doubled: a few large copies, where a copy
+    // per row (a memmove call per 64 values) was 8% of sampling.
+    std::copy(b, b + out, y);
+    for (int64_t filled = 1; filled < N; filled *= 2)
+      std::copy(y, y + std::min<int64_t>(filled, N - filled) * out, y + filled * out);
+  } else {
+    for (int64_t r = 0; r < N; ++r) std::copy(b, b + out, y + r * ldy);
+  }
+  gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(1), y, ldy);
 }
 
-// grad_x[N, in] = g[N, out] w[out, in]
+// grad_x[N, cols] = g[N, out] w[out, cols], w's and grad_x's rows ld apart.
 template <typename T>
-void linear_grad_input(const T* g, const T* w, T* grad_x, int N, int in, int out) {
-  gemm('N', 'N', in, N, out, T(1), w, in, g, out, T(0), grad_x, in);
+void linear_grad_input(const T* g, const T* w, T* grad_x, int N, int cols, int out, int ld) {
+  gemm('N', 'N', cols, N, out, T(1), w, ld, g, out, T(0), grad_x, ld);
 }
 
-// Threads take column ranges, each summing its columns over every row (the
-// same additions in the same order as one thread: the result does not depend
-// on the thread count).  The loops run in functions of their own, on
-// __restrict pointers, so that they vectorise as they did without threads.
+// sums[j] = the sum over rows of g[:, j], for columns [first, last).  Threads
+// take column ranges, each summing its columns over every row (the same
+// additions in the same order as one thread: the result does not depend on
+// the thread count), on __restrict pointers, so that the loop vectorises.
 template <typename T>
 void column_sums_range(const T* __restrict g, T* __restrict sums, int64_t N, int64_t out,
                        int64_t first, int64_t last) {
   for (int64_t j = first; j < last; ++j) sums[j] = 0;
   for (int64_t i = 0; i < N; ++i)
     for (int64_t j = first; j < last; ++j) sums[j] += g[i * out + j];
-}
-
-template <typename T>
-void column_sums(const T* g, T* sums, int N, int out) {
-  parallel_for(0, out, std::max(1, (1 << 14) / std::max(N, 1)), [&](int64_t first, int64_t last) {
-    column_sums_range(g, sums, N, out, first, last);
-  });
 }
 
 // The loops below take __restrict pointers and no branches so that the
@@ -117,15 +116,14 @@ void tanh_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, 
   for (int64_t i = begin; i < end; ++i) g[i] *= 1 - h[i] * h[i];
 }
 
-// g *= activation'(pre-activation), written with the activated output h.
+// g *= activation'(pre-activation) over n values, written with the activated
+// output h.
 template <typename T>
 void activation_backward(KernelActivation activation, const T* h, T* g, int64_t n) {
-  parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
-    if (activation == KernelActivation::kRelu)
-      relu_backward_range(h, g, begin, end);
-    else
-      tanh_backward_range(h, g, begin, end);
-  });
+  if (activation == KernelActivation::kRelu)
+    relu_backward_range(h, g, 0, n);
+  else
+    tanh_backward_range(h, g, 0, n);
 }
 
 // y = activation(y) over n values (a hidden layer's output).
@@ -158,7 +156,7 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
       for (size_t l = 0; l < L; ++l) {
         const int in = widths[l], width = widths[l + 1];
         T* y = l + 1 == L ? out + r0 * width : scratch.data() + (l % 2) * block * widest;
-        biased_product(h, weights[l], biases[l], y, rows, in, width);
+        biased_product(h, weights[l], biases[l], y, rows, in, width, width);
         if (l + 1 < L) activate(y, static_cast<int64_t>(rows) * width, activation);
         h = y;
       }
@@ -240,16 +238,16 @@ void mask_row(T* __restrict row, const float* __restrict in_degrees, float d, in
   }
 }
 
-// result = w where connected, else 0, for rows [first, last) (result may be w).
+// Zeroes what is not connected in rows [first, last), columns [c0, c1) of
+// m [out, in].
 template <typename T>
-void mask_rows(const T* w, T* result, const Connectivity& c, int64_t in, int64_t first,
-               int64_t last) {
+void mask_block(T* m, const Connectivity& c, int64_t in, int64_t first, int64_t last, int64_t c0,
+                int64_t c1) {
   for (int64_t o = first; o < last; ++o) {
-    if (result != w) std::copy(w + o * in, w + (o + 1) * in, result + o * in);
     if (c.strict)
-      mask_row<true>(result + o * in, c.in, c.out[o], in);
+      mask_row<true>(m + o * in + c0, c.in + c0, c.out[o], c1 - c0);
     else
-      mask_row<false>(result + o * in, c.in, c.out[o], in);
+      mask_row<false>(m + o * in + c0, c.in + c0, c.out[o], c1 - c0);
   }
 }
 
@@ -270,27 +268,127 @@ bool zero_outside_degrees(const T* w, const Connectivity& c, int64_t out, int64_
 template <typename T>
 void mask_by_degrees(const T* w, T* result, const Connectivity& c, int64_t out, int64_t in) {
   parallel_for(0, out, rows_per_task(in), [&](int64_t first, int64_t last) {
-    mask_rows(w, result, c, in, first, last);
+    std::copy(w + first * in, w + last * in, result + first * in);
+    mask_block(result, c, in, first, last, 0, in);
   });
 }
 
-// grad_w[out, in] = g[N, out]^T x[N, in], masked by the degrees when given,
-// in blocks of rows_per_task rows (256 KB of floats, which stay in L2), the
-// threads taking whole blocks.  BLAS zeroes its output (beta = 0) before
-// accumulating into it, and the masking reads and writes it again: over
-// MADE's large weights at once (the image MAF's 12 M) those were three passes
-// through memory.
+// Each layer's forward pass is one parallel region, and so is its backward
+// pass: the threads split the products themselves (BLAS runs single-threaded
+// inside a region) and each does the passes around its share, the bias, the
+// activation, the bias gradient and the activation's backward, on the part of
+// the output it made.  Letting BLAS thread the products and running those
+// passes as regions (or serial code) of their own left one thread waiting at
+// every join: a third of a (1024, 256) training step on 2 threads.
+
+// The multiply-adds a thread's share should have at least: below it, the fork
+// and join on libgomp's spinning pool cost more than the share saves.
+constexpr double kTaskWork = 1 << 20;
+
+// How many threads share `work` multiply-adds.
+int64_t tasks_for(double work) {
+  const auto wanted = static_cast<int64_t>(work / kTaskWork);
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), wanted));
+}
+
+// Share t of `tasks` of a [rows, cols] output: a range of its rows, or of its
+// columns.  Splitting rows, each thread reads all of the operand that makes
+// the columns, and the other way round; `by_rows` picks the split that reads
+// less twice.
+struct Share {
+  int64_t r0, r1, c0, c1;
+  int rows() const { return static_cast<int>(r1 - r0); }
+  int cols() const { return static_cast<int>(c1 - c0); }
+};
+
+Share share_of(int64_t rows, int64_t cols, bool by_rows, int64_t t, int64_t tasks) {
+  const int64_t n = by_rows ? rows : cols;
+  const int64_t lo = n * t / tasks, hi = n * (t + 1) / tasks;
+  return by_rows ? Share{lo, hi, 0, cols} : Share{0, rows, lo, hi};
+}
+
+// Calls f(t) for each share t of `tasks`, in parallel.
+template <typename F>
+void for_each_share(int64_t tasks, const F& f) {
+  parallel_for(0, tasks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t t = first; t < last; ++t) f(t);
+  });
+}
+
+// y[N, out] = activation(b + x w^T) (no activation when null).  Split by rows
+// unless the weight is the larger operand (few rows: the image MAF's 64).
 template <typename T>
-void weight_gradient(const T* g, const T* x, T* grad_w, int N, int in, int out,
-                     const Connectivity* degrees) {
+void layer_forward(const T* x, const T* w, const T* b, T* y, int N, int in, int out,
+                   const KernelActivation* activation) {
+  const int64_t tasks = tasks_for(static_cast<double>(N) * in * out);
+  const bool by_rows = out <= N;
+  for_each_share(tasks, [&](int64_t t) {
+    const Share s = share_of(N, out, by_rows, t, tasks);
+    T* block = y + s.r0 * out + s.c0;
+    biased_product(x + s.r0 * in, w + s.c0 * in, b + s.c0, block, s.rows(), in, s.cols(), out);
+    if (!activation) return;
+    if (by_rows)
+      activate(block, static_cast<int64_t>(s.rows()) * out, *activation);
+    else
+      for (int64_t r = 0; r < N; ++r) activate(block + r * out, s.cols(), *activation);
+  });
+}
+
+// Where a layer's backward pass writes: the weight and bias gradients, and
+// the input gradient (null when not needed).
+template <typename T>
+struct LayerGradients {
+  T* weight;
+  T* bias;
+  T* input;
+};
+
+// grad_w[rows, cols of s] = g^T x, masked by the degrees when given, in
+// blocks of rows_per_task rows (256 KB of floats, which stay in L2).  BLAS
+// zeroes its output (beta = 0) before accumulating into it, and the masking
+// reads and writes it again: over MADE's large weights at once (the image
+// MAF's 12 M) those were three passes through memory.
+template <typename T>
+void weight_gradient_share(const T* g, const T* x, T* grad_w, int N, int in, int out,
+                           const Share& s, const Connectivity* degrees) {
   const int64_t rows = rows_per_task(in);
-  parallel_for(0, out, rows, [&](int64_t first, int64_t last) {
-    for (int64_t o = first; o < last; o += rows) {
-      const int64_t end = std::min(o + rows, last);
-      gemm('N', 'T', in, static_cast<int>(end - o), N, T(1), x, in, g + o, out, T(0),
-           grad_w + o * in, in);
-      if (degrees) mask_rows(grad_w, grad_w, *degrees, in, o, end);
-    }
+  for (int64_t o = s.r0; o < s.r1; o += rows) {
+    const int64_t end = std::min(o + rows, s.r1);
+    gemm('N', 'T', s.cols(), static_cast<int>(end - o), N, T(1), x + s.c0, in, g + o, out, T(0),
+         grad_w + o * in + s.c0, in);
+    if (degrees) mask_block(grad_w, *degrees, in, o, end, s.c0, s.c1);
+  }
+}
+
+// The gradients of y = b + x w^T given g = dL/dy [N, out]: the weight's and
+// the bias's, and x's when grads.input is set, multiplied by the derivative
+// of the activation that made x (when given; x is then its output).
+template <typename T>
+void layer_backward(const T* g, const T* x, const T* w, const LayerGradients<T>& grads, int N,
+                    int in, int out, const KernelActivation* activation,
+                    const Connectivity* degrees) {
+  const double work = static_cast<double>(N) * in * out * (grads.input ? 2 : 1);
+  const int64_t tasks = tasks_for(work);
+  const bool weight_by_rows = in <= out, input_by_rows = in <= N;
+  for_each_share(tasks, [&](int64_t t) {
+    const Share sw = share_of(out, in, weight_by_rows, t, tasks);
+    weight_gradient_share(g, x, grads.weight, N, in, out, sw, degrees);
+    // The bias gradient's columns are the weight gradient's rows.
+    if (weight_by_rows)
+      column_sums_range(g, grads.bias, N, out, sw.r0, sw.r1);
+    else if (t == 0)
+      column_sums_range(g, grads.bias, N, out, 0, out);
+    if (!grads.input) return;
+    const Share si = share_of(N, in, input_by_rows, t, tasks);
+    T* block = grads.input + si.r0 * in + si.c0;
+    linear_grad_input(g + si.r0 * out, w + si.c0, block, si.rows(), si.cols(), out, in);
+    if (!activation) return;
+    const T* h = x + si.r0 * in + si.c0;
+    if (input_by_rows)
+      activation_backward(*activation, h, block, static_cast<int64_t>(si.rows()) * in);
+    else
+      for (int64_t r = 0; r < N; ++r)
+        activation_backward(*activation, h + r * in, block + r * in, si.cols());
   });
 }
 
@@ -361,13 +459,9 @@ torch::Tensor dense_forward(const DenseLayers& layers, const torch::Tensor& x, D
       const int out = dim(w, 0), in = dim(w, 1);
       const bool hidden = l + 1 < L;
       auto y = torch::empty({N, out}, x.options());
-      scalar_t* rows = y.data_ptr<scalar_t>();
-      biased_product(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(), rows,
-                     N, in, out);
-      if (hidden)
-        parallel_for(0, N, std::max(1, (1 << 14) / out), [&](int64_t begin, int64_t end) {
-          activate(rows + begin * out, (end - begin) * out, layers.activation);
-        });
+      layer_forward(h.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
+                    y.data_ptr<scalar_t>(), N, in, out,
+                    hidden ? &layers.activation : nullptr);
       if (hidden) tape->hidden.push_back(y);
       tape->weights.push_back(w);
       h = y;
@@ -394,21 +488,18 @@ torch::Tensor dense_backward(const DenseLayers& layers, const torch::Tensor& x,
       auto gb = torch::empty({out}, x.options());
       std::optional<Connectivity> degrees;
       if (!layers.degrees.empty()) degrees = connectivity_of(layers, l);
-      weight_gradient(g.data_ptr<scalar_t>(), input.data_ptr<scalar_t>(), gw.data_ptr<scalar_t>(),
-                      N, in, out, degrees ? &*degrees : nullptr);
-      column_sums(g.data_ptr<scalar_t>(), gb.data_ptr<scalar_t>(), N, out);
+      const bool need_gi = l > 0 || need_grad_x;
+      torch::Tensor gi = need_gi ? torch::empty({N, in}, x.options()) : torch::Tensor();
+      LayerGradients<scalar_t> grads{gw.data_ptr<scalar_t>(), gb.data_ptr<scalar_t>(),
+                                     need_gi ? gi.data_ptr<scalar_t>() : nullptr};
+      layer_backward(g.data_ptr<scalar_t>(), input.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
+                     grads, N, in, out, l > 0 ? &layers.activation : nullptr,
+                     degrees ? &*degrees : nullptr);
       if (layers.degrees.empty() && !layers.masks.empty()) masked(gw, layers.masks[l], gw);
       grad_weights[l] = gw;
       grad_biases[l] = gb;
-      if (l == 0 && !need_grad_x) break;
-      auto gi = torch::empty({N, in}, x.options());
-      linear_grad_input(g.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), gi.data_ptr<scalar_t>(), N,
-                        in, out);
-      if (l > 0)
-        activation_backward(layers.activation, input.data_ptr<scalar_t>(), gi.data_ptr<scalar_t>(),
-                            gi.numel());
-      else
-        grad_x = gi;
+      if (!need_gi) break;
+      if (l == 0) grad_x = gi;
       g = gi;
     }
   });

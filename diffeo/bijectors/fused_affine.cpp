@@ -12,7 +12,7 @@ namespace {
 //   forward  y = x e^s + shift,     log-det  s
 //   inverse  y = (x - shift) e^-s,  log-det -s
 struct FusedAffine {
-  static constexpr int64_t kRowsPerTask = 2048;
+  static constexpr int64_t kValuesPerTask = 512;
   double bound;
 
   explicit FusedAffine(const std::vector<double>& settings) : bound(settings.at(0)) {}

@@ -52,7 +52,7 @@ bool kernels_apply(const std::optional<nn::DenseLayers>& conditioner, const torc
 //
 //   explicit Kernel(const std::vector<double>& settings);  // as passed to apply()
 //   int64_t parameters_per_feature() const;                // P
-//   static constexpr int64_t kRowsPerTask;                 // at::parallel_for grain
+//   static constexpr int64_t kValuesPerTask;  // parallel grain, in transformed values
 //   // x, y: the F transformed values of a row; theta: their F * P parameters
 //   // (feature-major); returns the row's log-det sum.
 //   template <typename T>
@@ -139,7 +139,7 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
       scalar_t* out = output.data_ptr<scalar_t>();
       scalar_t* ld = log_det.data_ptr<scalar_t>();
       const int64_t stride = theta.size(1);
-      parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
+      parallel_for(0, N, rows_per_task(F), [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           const scalar_t* row = in + i * D;
           std::copy(row, row + split, out + i * D);
@@ -176,7 +176,7 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
       scalar_t* gth = grad_theta.data_ptr<scalar_t>();
       scalar_t* gx = grad_x.data_ptr<scalar_t>();
       const int64_t stride = theta.size(1);
-      parallel_for(0, N, Kernel::kRowsPerTask, [&](int64_t begin, int64_t end) {
+      parallel_for(0, N, rows_per_task(F), [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           const scalar_t* g = gy + i * D;
           std::copy(g, g + split, gx + i * D);
@@ -216,6 +216,12 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
   }
 
  private:
+  // The threads' grain counts values, not rows: an image row has 784 (a
+  // 64-image batch is worth splitting), a 2-D flow's row one.
+  static int64_t rows_per_task(int64_t F) {
+    return std::max<int64_t>(1, Kernel::kValuesPerTask / std::max<int64_t>(F, 1));
+  }
+
   static bool requires_grad(const c10::optional<torch::Tensor>& t) {
     return t.has_value() && t->defined() && t->requires_grad();
   }

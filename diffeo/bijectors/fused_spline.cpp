@@ -237,7 +237,7 @@ class ElementSpline {
 // kernel): ElementSpline on [-bound, bound], the identity with log-det 0 and
 // no parameter gradient outside.
 struct FusedSpline {
-  static constexpr int64_t kRowsPerTask = 64;
+  static constexpr int64_t kValuesPerTask = 64;
   int64_t bins;
   spline::SplineOptions options;
 

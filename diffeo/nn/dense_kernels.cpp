@@ -281,9 +281,20 @@ void mask_by_degrees(const T* w, T* result, const Connectivity& c, int64_t out, 
 // passes as regions (or serial code) of their own left one thread waiting at
 // every join: a third of a (1024, 256) training step on 2 threads.
 
-// The multiply-adds a thread's share should have at least: below it, the fork
-// and join on libgomp's spinning pool cost more than the share saves.
-constexpr double kTaskWork = 1 << 20;
+// The work a thread's share should have at least, in multiply-adds: below
+// it, the fork and join on libgomp's spinning pool cost more than the share
+// saves (splitting the (128, 64) steps' products made them slower).
+constexpr double kTaskWork = 1 << 21;
+
+// The work of a product [m, k] x [k, n] in multiply-adds, each element read
+// or written (packed, given a bias, activated) counted as kElementWork: a
+// layer with 256 inputs and 2 outputs multiplies little, but over 1024 rows
+// it reads 1 MB, and one with 1 input and 256 outputs writes 1 MB.
+constexpr double kElementWork = 32;
+
+double product_work(double m, double k, double n) {
+  return m * k * n + kElementWork * (m * k + k * n + m * n);
+}
 
 // How many threads share `work` multiply-adds.
 int64_t tasks_for(double work) {
@@ -320,7 +331,7 @@ void for_each_share(int64_t tasks, const F& f) {
 template <typename T>
 void layer_forward(const T* x, const T* w, const T* b, T* y, int N, int in, int out,
                    const KernelActivation* activation) {
-  const int64_t tasks = tasks_for(static_cast<double>(N) * in * out);
+  const int64_t tasks = tasks_for(product_work(N, in, out));
   const bool by_rows = out <= N;
   for_each_share(tasks, [&](int64_t t) {
     const Share s = share_of(N, out, by_rows, t, tasks);
@@ -367,7 +378,7 @@ template <typename T>
 void layer_backward(const T* g, const T* x, const T* w, const LayerGradients<T>& grads, int N,
                     int in, int out, const KernelActivation* activation,
                     const Connectivity* degrees) {
-  const double work = static_cast<double>(N) * in * out * (grads.input ? 2 : 1);
+  const double work = product_work(out, N, in) + (grads.input ? product_work(N, out, in) : 0);
   const int64_t tasks = tasks_for(work);
   const bool weight_by_rows = in <= out, input_by_rows = in <= N;
   for_each_share(tasks, [&](int64_t t) {

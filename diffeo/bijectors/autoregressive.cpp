@@ -69,15 +69,18 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
     // MADE connects the outputs of a coordinate only to inputs of lower degree,
     // so without a context the degree-1 coordinate's parameters are constants
     // (an unconditional MADE ignores a context it is handed):
-    // one row of the network gives them for every row, instead of a full pass.
-    auto params = made_->forward(torch::zeros({1, D}, x.options()));  // [1, D, P]
+    // one row of the network gives them for every row, instead of a full pass,
+    // and only that coordinate is transformed.
+    const int64_t j = made_->input_degrees().argmin().item<int64_t>();
+    auto params = made_->forward(torch::zeros({1, D}, x.options())).select(1, j);  // [1, P]
     std::vector<int64_t> shape(x.dim() + 1, 1);
-    shape[x.dim() - 1] = D;
     shape[x.dim()] = params.size(-1);
     auto batch = x.sizes().vec();
+    batch.back() = 1;
     batch.push_back(params.size(-1));
-    auto first = transform_->apply(x, params.view(shape).expand(batch), /*inverse=*/false);
-    y = torch::where(order <= 1, first.output, y);
+    const auto column = x.narrow(-1, j, 1);
+    auto first = transform_->apply(column, params.view(shape).expand(batch), /*inverse=*/false);
+    y.narrow(-1, j, 1).copy_(first.output);
     first_pass = 2;
   }
   for (int64_t k = first_pass; k <= D; ++k) {
@@ -87,7 +90,8 @@ Result MaskedAutoregressiveImpl::forward_impl(const torch::Tensor& x,
       r = transform_->apply(x, made_->forward(y, context), /*inverse=*/false);
       r.log_det = r.log_det.sum(-1);
     }
-    y = torch::where(order <= k, r.output, y);
+    // The last pass's outputs are all final.
+    if (k < D) y = torch::where(order <= k, r.output, y);
   }
   return r;
 }

@@ -93,27 +93,36 @@ TEST(MAFIncrementalSampling, MatchesTheDPassPath) {
   }
 }
 
-// The D-pass path (which takes the first coordinate's constant parameters
-// from one row of the MADE when there is no context) on a batch of rank 2
-// equals the same rows flattened, and the incremental pass on them.
+// The D-pass path (which transforms the degree-1 coordinate, first or last,
+// with constant parameters from one row of the MADE when there is no context)
+// on a batch of rank 2 equals the same rows flattened, and the incremental
+// pass on them; the fused path (a flat batch) equals them too.
 TEST(MAFIncrementalSampling, DPassPathTakesAnyBatchShape) {
   torch::manual_seed(5);
-  for (int64_t D : {2, 3}) {
-    auto layer = random_layer({D, {6, 6}, false, "tanh", 0, false});
-    auto x = torch::randn({2, 3, D}, torch::kDouble);
-    torch::NoGradGuard no_grad;
-    Result batched, flat;
-    {
-      FusedKernelsGuard off(false);
-      batched = layer->forward_and_log_det(x);
-      flat = layer->forward_and_log_det(x.reshape({6, D}));
-    }
-    EXPECT_TRUE(torch::equal(batched.output.reshape({6, D}), flat.output));
-    EXPECT_TRUE(torch::equal(batched.log_det.reshape({6}), flat.log_det));
-    auto fast = layer->incremental_forward(x.reshape({6, D}), {});
-    EXPECT_TRUE(torch::allclose(fast.output, flat.output, 1e-12, 1e-12));
-    EXPECT_TRUE(torch::allclose(layer->inverse(batched.output), x, 1e-9, 1e-9));
-  }
+  for (int64_t D : {2, 3})
+    for (bool reverse : {false, true})
+      for (bool spline : {false, true}) {
+        const Case c{D, {6, 6}, reverse, "tanh", 0, spline};
+        auto layer = random_layer(c);
+        auto x = torch::randn({2, 3, D}, torch::kDouble);
+        torch::NoGradGuard no_grad;
+        Result batched, flat;
+        {
+          FusedKernelsGuard off(false);
+          batched = layer->forward_and_log_det(x);
+          flat = layer->forward_and_log_det(x.reshape({6, D}));
+        }
+        EXPECT_TRUE(torch::equal(batched.output.reshape({6, D}), flat.output)) << c.describe();
+        EXPECT_TRUE(torch::equal(batched.log_det.reshape({6}), flat.log_det)) << c.describe();
+        auto fast = layer->incremental_forward(x.reshape({6, D}), {});
+        EXPECT_TRUE(torch::allclose(fast.output, flat.output, 1e-12, 1e-12)) << c.describe();
+        EXPECT_TRUE(torch::allclose(fast.log_det, flat.log_det, 1e-12, 1e-12)) << c.describe();
+        auto fused = layer->forward_and_log_det(x.reshape({6, D}));
+        EXPECT_TRUE(torch::allclose(fused.output, flat.output, 1e-12, 1e-12)) << c.describe();
+        EXPECT_TRUE(torch::allclose(fused.log_det, flat.log_det, 1e-12, 1e-12)) << c.describe();
+        EXPECT_TRUE(torch::allclose(layer->inverse(batched.output), x, 1e-9, 1e-9))
+            << c.describe();
+      }
 }
 
 // The parameters each step receives are the MADE's outputs for the final

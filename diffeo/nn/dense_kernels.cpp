@@ -14,6 +14,12 @@ void sgemm_(const char* transa, const char* transb, const int* m, const int* n, 
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
             const double* beta, double* c, const int* ldc);
+void sgemv_(const char* trans, const int* m, const int* n, const float* alpha, const float* a,
+            const int* lda, const float* x, const int* incx, const float* beta, float* y,
+            const int* incy);
+void dgemv_(const char* trans, const int* m, const int* n, const double* alpha, const double* a,
+            const int* lda, const double* x, const int* incx, const double* beta, double* y,
+            const int* incy);
 // OpenMP (libgomp, which LibTorch and OpenBLAS already load).
 int omp_get_max_threads(void);
 void omp_set_num_threads(int);
@@ -55,8 +61,24 @@ void gemm(char transa, char transb, int m, int n, int k, double alpha, const dou
   dgemm_(&transa, &transb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
 }
 
+void gemv(char trans, int m, int n, float alpha, const float* a, int lda, const float* x,
+          int incx, float beta, float* y, int incy) {
+  SmallProductOnOneThread guard(m, n, 1);
+  sgemv_(&trans, &m, &n, &alpha, a, &lda, x, &incx, &beta, y, &incy);
+}
+
+void gemv(char trans, int m, int n, double alpha, const double* a, int lda, const double* x,
+          int incx, double beta, double* y, int incy) {
+  SmallProductOnOneThread guard(m, n, 1);
+  dgemv_(&trans, &m, &n, &alpha, a, &lda, x, &incx, &beta, y, &incy);
+}
+
 // A row-major [r, c] matrix is the column-major [c, r] matrix of its
 // transpose, so each product below is written for the transposes.
+
+// Layers with at most this many outputs (a 2-D flow's last) are multiplied
+// as matrix-vector products.
+constexpr int kFewOutputs = 4;
 
 // y[N, out] = b[out] + x[N, in] w[out, in]^T, y's rows ldy apart (y may be
 // a block of columns of a wider matrix, w and b then its rows): the rows
@@ -74,6 +96,12 @@ void biased_product(const T* x, const T* w, const T* b, T* y, int N, int in, int
       std::copy(y, y + std::min<int64_t>(filled, N - filled) * out, y + filled * out);
   } else {
     for (int64_t r = 0; r < N; ++r) std::copy(b, b + out, y + r * ldy);
+  }
+  if (out <= kFewOutputs) {
+    // A matrix-vector product per output: gemm would pack all of x (a
+    // block's [1024, 64] activations) to make 2 values a row.
+    for (int o = 0; o < out; ++o) gemv('T', in, N, T(1), x, in, w + o * in, 1, T(1), y + o, ldy);
+    return;
   }
   gemm('T', 'N', out, N, in, T(1), w, in, x, in, T(1), y, ldy);
 }

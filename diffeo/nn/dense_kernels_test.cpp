@@ -9,19 +9,21 @@
 namespace diffeo::nn {
 namespace {
 
-// 256 rows through widths 96 -> 128 -> 320 -> 32 share every product among 2
-// threads, and each way: the middle layer's output by columns (320 > 256
-// rows), the last layer's weight gradient and input gradient by columns (320
-// inputs > 32 outputs and > 256 rows), the rest by rows.
 constexpr int64_t kRows = 256;
-const std::vector<int64_t> kWidths{96, 128, 320, 32};
 
-// Degrees for a MADE-like connectivity over kWidths: unit o of layer l sees
-// input i when degrees[l + 1][o] >= degrees[l][i] (> into the last layer).
-std::vector<torch::Tensor> test_degrees() {
+// Widths that, over 256 rows, share every product among 2 threads, and each
+// way.  The first: the middle layer's output by columns (320 > 256 rows), the
+// last layer's weight gradient and input gradient by columns (320 inputs > 32
+// outputs and > 256 rows), the rest by rows.  The second: 3 inputs, the 300
+// outputs of the first layer by columns, and a last layer of 2 outputs, made
+// as matrix-vector products.
+const std::vector<std::vector<int64_t>> kWidths{{96, 128, 320, 32}, {3, 300, 203, 2}};
+
+// Degrees for a MADE-like connectivity: unit o of layer l sees input i when
+// degrees[l + 1][o] >= degrees[l][i] (> into the last layer).
+std::vector<torch::Tensor> test_degrees(const std::vector<int64_t>& widths) {
   std::vector<torch::Tensor> degrees;
-  for (int64_t width : kWidths)
-    degrees.push_back(torch::randint(1, 9, {width}, torch::kFloat));
+  for (int64_t width : widths) degrees.push_back(torch::randint(1, 9, {width}, torch::kFloat));
   return degrees;
 }
 
@@ -58,23 +60,24 @@ Reference autograd_reference(const DenseLayers& layers, const torch::Tensor& x,
   return r;
 }
 
-class SharedProducts : public ::testing::TestWithParam<std::tuple<KernelActivation, bool>> {};
+class SharedProducts
+    : public ::testing::TestWithParam<std::tuple<std::vector<int64_t>, KernelActivation, bool>> {};
 
 TEST_P(SharedProducts, MatchAutogradOnOneAndTwoThreads) {
-  const auto [activation, made] = GetParam();
+  const auto [widths, activation, made] = GetParam();
   torch::manual_seed(7);
   DenseLayers layers;
   layers.activation = activation;
-  if (made) layers.degrees = test_degrees();
-  for (size_t l = 0; l + 1 < kWidths.size(); ++l) {
-    auto w = torch::randn({kWidths[l + 1], kWidths[l]}, torch::kDouble) / 8;
+  if (made) layers.degrees = test_degrees(widths);
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    auto w = torch::randn({widths[l + 1], widths[l]}, torch::kDouble) / 8;
     // MADE keeps its weights zero outside the mask; the kernels then use them as they are.
     if (made) w *= mask_of(layers.degrees, l);
     layers.weights.push_back(w);
-    layers.biases.push_back(torch::randn({kWidths[l + 1]}, torch::kDouble));
+    layers.biases.push_back(torch::randn({widths[l + 1]}, torch::kDouble));
   }
-  const auto x = torch::randn({kRows, kWidths.front()}, torch::kDouble);
-  const auto grad_out = torch::randn({kRows, kWidths.back()}, torch::kDouble);
+  const auto x = torch::randn({kRows, widths.front()}, torch::kDouble);
+  const auto grad_out = torch::randn({kRows, widths.back()}, torch::kDouble);
   const auto reference = autograd_reference(layers, x, grad_out);
 
   const int saved = torch::get_num_threads();
@@ -101,7 +104,8 @@ TEST_P(SharedProducts, MatchAutogradOnOneAndTwoThreads) {
 
 INSTANTIATE_TEST_SUITE_P(
     DenseKernels, SharedProducts,
-    ::testing::Combine(::testing::Values(KernelActivation::kRelu, KernelActivation::kTanh),
+    ::testing::Combine(::testing::ValuesIn(kWidths),
+                       ::testing::Values(KernelActivation::kRelu, KernelActivation::kTanh),
                        ::testing::Bool()));
 
 }  // namespace

@@ -127,21 +127,21 @@ void column_sums_range(const T* __restrict g, T* __restrict sums, int64_t N, int
 // The loops below take __restrict pointers and no branches so that the
 // compiler vectorises them (a branchy ReLU mispredicts on half the elements).
 template <typename T>
-void relu_range(T* __restrict h, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) h[i] = h[i] > T(0) ? h[i] : T(0);
+void relu(T* __restrict h, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) h[i] = h[i] > T(0) ? h[i] : T(0);
 }
 
 template <typename T>
-void relu_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) {
+void relu_backward(const T* __restrict h, T* __restrict g, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
     const T gi = g[i];  // loaded unconditionally: a select, not a branch
     g[i] = h[i] > T(0) ? gi : T(0);
   }
 }
 
 template <typename T>
-void tanh_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) g[i] *= 1 - h[i] * h[i];
+void tanh_backward(const T* __restrict h, T* __restrict g, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) g[i] *= 1 - h[i] * h[i];
 }
 
 // g *= activation'(pre-activation) over n values, written with the activated
@@ -149,16 +149,16 @@ void tanh_backward_range(const T* __restrict h, T* __restrict g, int64_t begin, 
 template <typename T>
 void activation_backward(KernelActivation activation, const T* h, T* g, int64_t n) {
   if (activation == KernelActivation::kRelu)
-    relu_backward_range(h, g, 0, n);
+    relu_backward(h, g, n);
   else
-    tanh_backward_range(h, g, 0, n);
+    tanh_backward(h, g, n);
 }
 
 // y = activation(y) over n values (a hidden layer's output).
 template <typename T>
 void activate(T* __restrict y, int64_t n, KernelActivation activation) {
   if (activation == KernelActivation::kRelu)
-    relu_range(y, 0, n);
+    relu(y, n);
   else
     for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
 }
@@ -346,6 +346,18 @@ Share share_of(int64_t rows, int64_t cols, bool by_rows, int64_t t, int64_t task
   return by_rows ? Share{lo, hi, 0, cols} : Share{0, rows, lo, hi};
 }
 
+// Calls f(offset, n) over the values of a [rows, cols] block whose rows lie
+// ld apart: once for the whole block when its rows are contiguous (a share of
+// rows), else once per row (a share of columns).
+template <typename F>
+void for_each_run(int64_t rows, int64_t cols, int64_t ld, const F& f) {
+  if (cols == ld) {
+    f(0, rows * cols);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) f(r * ld, cols);
+}
+
 // Calls f(t) for each share t of `tasks`, in parallel.
 template <typename F>
 void for_each_share(int64_t tasks, const F& f) {
@@ -366,10 +378,8 @@ void layer_forward(const T* x, const T* w, const T* b, T* y, int N, int in, int 
     T* block = y + s.r0 * out + s.c0;
     biased_product(x + s.r0 * in, w + s.c0 * in, b + s.c0, block, s.rows(), in, s.cols(), out);
     if (!activation) return;
-    if (by_rows)
-      activate(block, static_cast<int64_t>(s.rows()) * out, *activation);
-    else
-      for (int64_t r = 0; r < N; ++r) activate(block + r * out, s.cols(), *activation);
+    for_each_run(s.rows(), s.cols(), out,
+                 [&](int64_t offset, int64_t n) { activate(block + offset, n, *activation); });
   });
 }
 
@@ -423,11 +433,9 @@ void layer_backward(const T* g, const T* x, const T* w, const LayerGradients<T>&
     linear_grad_input(g + si.r0 * out, w + si.c0, block, si.rows(), si.cols(), out, in);
     if (!activation) return;
     const T* h = x + si.r0 * in + si.c0;
-    if (input_by_rows)
-      activation_backward(*activation, h, block, static_cast<int64_t>(si.rows()) * in);
-    else
-      for (int64_t r = 0; r < N; ++r)
-        activation_backward(*activation, h + r * in, block + r * in, si.cols());
+    for_each_run(si.rows(), si.cols(), in, [&](int64_t offset, int64_t n) {
+      activation_backward(*activation, h + offset, block + offset, n);
+    });
   });
 }
 

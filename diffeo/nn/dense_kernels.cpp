@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "diffeo/core/parallel.h"
+#include "diffeo/nn/tiled_layer.h"
 
 // Fortran BLAS (OpenBLAS here, the library LibTorch itself calls): column-major.
 extern "C" {
@@ -164,15 +165,21 @@ void activate(T* __restrict y, int64_t n, KernelActivation activation) {
 }
 
 // Inference: rows in blocks small enough that a block's activations stay in
-// cache (1024 rows measured best), the bias before and the activation after each
-// product, no tape.  Blocks are independent, so threads take whole blocks,
-// each with its own two scratch buffers, and every product runs on the thread
-// that owns its block (OpenBLAS does not thread inside a parallel region).
+// cache (1024 rows measured best), no tape.  Blocks are independent, so
+// threads take whole blocks, each with its own two scratch buffers, and every
+// product runs on the thread that owns its block (OpenBLAS does not thread
+// inside a parallel region).  Layers of few inputs run as register tiles
+// (tiled_layer.h) where the CPU has the vector instructions, the others as
+// BLAS products with the activation after.
 template <typename T>
 void forward_blocked(const std::vector<const T*>& weights, const std::vector<const T*>& biases,
                      const std::vector<int>& widths, KernelActivation activation, const T* x,
-                     T* out, int64_t N) {
+                     T* out, int64_t N, TileIsa isa) {
   const size_t L = weights.size();
+  std::vector<std::optional<TiledWeights<T>>> tiled(L);
+  for (size_t l = 0; l < L; ++l)
+    if (isa != TileIsa::kNone && tiled_layer_pays(widths[l]) && widths[l + 1] > kFewOutputs)
+      tiled[l] = tiled_weights(weights[l], biases[l], widths[l], widths[l + 1]);
   const int widest = *std::max_element(widths.begin() + 1, widths.end());
   const int64_t block = 1024;
   parallel_for(0, (N + block - 1) / block, 1, [&](int64_t first, int64_t last) {
@@ -183,9 +190,14 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
       const T* h = x + r0 * widths[0];
       for (size_t l = 0; l < L; ++l) {
         const int in = widths[l], width = widths[l + 1];
-        T* y = l + 1 == L ? out + r0 * width : scratch.data() + (l % 2) * block * widest;
-        biased_product(h, weights[l], biases[l], y, rows, in, width, width);
-        if (l + 1 < L) activate(y, static_cast<int64_t>(rows) * width, activation);
+        const bool hidden = l + 1 < L;
+        T* y = hidden ? scratch.data() + (l % 2) * block * widest : out + r0 * width;
+        const bool relu_in_tile = tiled[l] && hidden && activation == KernelActivation::kRelu;
+        if (tiled[l])
+          tiled_layer(*tiled[l], h, y, rows, relu_in_tile, isa);
+        else
+          biased_product(h, weights[l], biases[l], y, rows, in, width, width);
+        if (hidden && !relu_in_tile) activate(y, static_cast<int64_t>(rows) * width, activation);
         h = y;
       }
     }
@@ -489,7 +501,7 @@ torch::Tensor dense_forward_untaped(const DenseLayers& layers, const torch::Tens
     for (const auto& t : weights) w.push_back(t.data_ptr<scalar_t>());
     for (const auto& t : biases) b.push_back(t.data_ptr<scalar_t>());
     forward_blocked(w, b, widths, layers.activation, x.data_ptr<scalar_t>(),
-                    out.data_ptr<scalar_t>(), x.size(0));
+                    out.data_ptr<scalar_t>(), x.size(0), tile_isa());
   });
   return out;
 }

@@ -49,9 +49,12 @@ DIFFEO_INLINE void store(T* to, const V& v, int64_t lanes) {
 }
 
 // y[R, valid] = b + x[R, in] w^T over the C vectors of columns that start at
-// wt and b (wt's rows ld apart), the ReLU when asked; columns at and past
-// `valid` are computed (from the zero padding) but not stored.
-template <typename T, int W, int R, int C>
+// wt and b (wt's rows ld apart), the ReLU when asked.  A Partial tile (a
+// row's last, valid < C W) computes the columns at and past `valid` from the
+// zero padding but does not store them; it is a variant of its own because a
+// store of part of a vector takes the vector's address, which would keep
+// every tile's accumulators in memory.
+template <typename T, int W, int R, int C, bool Partial>
 DIFFEO_INLINE void tile(const T* x, int64_t in, const T* wt, int64_t ld, const T* b, T* y,
                         int64_t ldy, int64_t valid, bool relu) {
   using V = Vector<T, W>;
@@ -73,11 +76,10 @@ DIFFEO_INLINE void tile(const T* x, int64_t in, const T* wt, int64_t ld, const T
     for (int c = 0; c < C; ++c) {
       V v = acc[r][c];
       if (relu) v = v > T(0) ? v : T(0);
-      const int64_t lanes = std::min<int64_t>(valid - c * W, W);
-      if (lanes == W)
+      if constexpr (Partial)
+        store(y + r * ldy + c * W, v, std::clamp<int64_t>(valid - c * W, 0, W));
+      else
         store(y + r * ldy + c * W, v, W);  // a constant size: one vector move
-      else if (lanes > 0)
-        store(y + r * ldy + c * W, v, lanes);
     }
 }
 
@@ -87,7 +89,10 @@ DIFFEO_INLINE void tile_of(int64_t vectors, const T* x, int64_t in, const T* wt,
                            const T* b, T* y, int64_t ldy, int64_t valid, bool relu) {
   if constexpr (C > 1)
     if (vectors < C) return tile_of<T, W, R, C - 1>(vectors, x, in, wt, ld, b, y, ldy, valid, relu);
-  tile<T, W, R, C>(x, in, wt, ld, b, y, ldy, valid, relu);
+  if (valid < C * W)
+    tile<T, W, R, C, true>(x, in, wt, ld, b, y, ldy, valid, relu);
+  else
+    tile<T, W, R, C, false>(x, in, wt, ld, b, y, ldy, valid, relu);
 }
 
 // R rows of the layer, Cmax vectors of columns at a time.

@@ -178,7 +178,7 @@ void forward_blocked(const std::vector<const T*>& weights, const std::vector<con
   const size_t L = weights.size();
   std::vector<std::optional<TiledWeights<T>>> tiled(L);
   for (size_t l = 0; l < L; ++l)
-    if (isa != TileIsa::kNone && tiled_layer_pays(widths[l]) && widths[l + 1] > kFewOutputs)
+    if (isa != TileIsa::kNone && tiled_layer_pays(widths[l], widths[l + 1]))
       tiled[l] = tiled_weights(weights[l], biases[l], widths[l], widths[l + 1]);
   const int widest = *std::max_element(widths.begin() + 1, widths.end());
   const int64_t block = 1024;

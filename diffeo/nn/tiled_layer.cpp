@@ -99,7 +99,7 @@ DIFFEO_INLINE void tile_of(int64_t vectors, const T* x, int64_t in, const T* wt,
 template <typename T, int W, int R, int Cmax>
 DIFFEO_INLINE void tile_row(const TiledWeights<T>& w, const T* x, T* y, bool relu) {
   for (int64_t c0 = 0; c0 < w.padded; c0 += Cmax * W)
-    tile_of<T, W, R, Cmax>((w.padded - c0) / W, x, w.in, w.transposed.data() + c0, w.padded,
+    tile_of<T, W, R, Cmax>((w.padded - c0) / W, x, w.in, w.weight.data() + c0, w.padded,
                            w.bias.data() + c0, y + c0, w.out, w.out - c0, relu);
 }
 
@@ -112,16 +112,76 @@ DIFFEO_INLINE void tile_rows(const TiledWeights<T>& w, const T* x, T* y, int64_t
   for (; r < rows; ++r) tile_row<T, W, 1, Cmax>(w, x + r * w.in, y + r * w.out, relu);
 }
 
+// The sum of v's lanes, halving: log2(W) extracts and adds.
+template <typename T, int W>
+DIFFEO_INLINE T sum_lanes(const Vector<T, W>& v) {
+  if constexpr (W == 1) {
+    return v[0];
+  } else {
+    Vector<T, W / 2> low, high;
+    std::memcpy(&low, &v, sizeof low);
+    std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof low, sizeof high);
+    return sum_lanes<T, W / 2>(low + high);
+  }
+}
+
+// A layer of O <= kDotOutputs outputs: per row, O dot products of x's row
+// with w's rows (w as it is, [O, in]), W inputs at a time, then each summed
+// over its lanes.  Tiles would compute a whole vector of outputs for O.
+template <typename T, int W, int O>
+DIFFEO_INLINE void dot_rows(const TiledWeights<T>& w, const T* x, T* y, int64_t rows) {
+  using V = Vector<T, W>;
+  const int64_t in = w.in, whole = in / W * W;
+  const T* weights = w.weight.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = x + r * in;
+    V acc[O] = {};
+    for (int64_t k = 0; k < whole; k += W) {
+      V xk;
+      load(xk, row + k);
+      for (int o = 0; o < O; ++o) {
+        V wk;
+        load(wk, weights + o * in + k);
+        acc[o] += xk * wk;
+      }
+    }
+    for (int o = 0; o < O; ++o) {
+      T sum = w.bias[o] + sum_lanes<T, W>(acc[o]);
+      for (int64_t k = whole; k < in; ++k) sum += row[k] * weights[o * in + k];
+      y[r * O + o] = sum;
+    }
+  }
+}
+
+template <typename T, int W, int O = kDotOutputs>
+DIFFEO_INLINE void dot_layer(const TiledWeights<T>& w, const T* x, T* y, int64_t rows) {
+  if constexpr (O > 1)
+    if (w.out < O) return dot_layer<T, W, O - 1>(w, x, y, rows);
+  dot_rows<T, W, O>(w, x, y, rows);
+}
+
+// A layer by tiles, or by dot products for few outputs.
+template <typename T, int W, int Cmax>
+DIFFEO_INLINE void layer(const TiledWeights<T>& w, const T* x, T* y, int64_t rows, bool relu) {
+  if (w.out <= kDotOutputs) {
+    dot_layer<T, W>(w, x, y, rows);
+    if (relu)
+      for (int64_t i = 0; i < rows * w.out; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+    return;
+  }
+  tile_rows<T, W, Cmax>(w, x, y, rows, relu);
+}
+
 template <typename T>
 __attribute__((target("avx512f"))) void tiled_avx512(const TiledWeights<T>& w, const T* x,
                                                       T* y, int64_t rows, bool relu) {
-  tile_rows<T, 64 / sizeof(T), 4>(w, x, y, rows, relu);
+  layer<T, 64 / sizeof(T), 4>(w, x, y, rows, relu);
 }
 
 template <typename T>
 __attribute__((target("avx2,fma"))) void tiled_avx2(const TiledWeights<T>& w, const T* x, T* y,
                                                     int64_t rows, bool relu) {
-  tile_rows<T, 32 / sizeof(T), 2>(w, x, y, rows, relu);
+  layer<T, 32 / sizeof(T), 2>(w, x, y, rows, relu);
 }
 #endif
 
@@ -135,19 +195,25 @@ TileIsaGuard::TileIsaGuard(TileIsa isa) : previous_(current_isa) {
 
 TileIsaGuard::~TileIsaGuard() { current_isa = previous_; }
 
-bool tiled_layer_pays(int64_t in) { return in <= 64; }
+bool tiled_layer_pays(int64_t in, int64_t out) { return in <= 64 || out <= kDotOutputs; }
 
 template <typename T>
 TiledWeights<T> tiled_weights(const T* w, const T* b, int64_t in, int64_t out) {
-  constexpr int64_t lanes = 64 / sizeof(T);
   TiledWeights<T> t;
   t.in = in;
   t.out = out;
+  if (out <= kDotOutputs) {
+    t.padded = out;
+    t.weight.assign(w, w + in * out);
+    t.bias.assign(b, b + out);
+    return t;
+  }
+  constexpr int64_t lanes = 64 / sizeof(T);
   t.padded = (out + lanes - 1) / lanes * lanes;
-  t.transposed.assign(static_cast<size_t>(in * t.padded), T(0));
+  t.weight.assign(static_cast<size_t>(in * t.padded), T(0));
   t.bias.assign(static_cast<size_t>(t.padded), T(0));
   for (int64_t o = 0; o < out; ++o)
-    for (int64_t i = 0; i < in; ++i) t.transposed[i * t.padded + o] = w[o * in + i];
+    for (int64_t i = 0; i < in; ++i) t.weight[i * t.padded + o] = w[o * in + i];
   std::copy(b, b + out, t.bias.begin());
   return t;
 }

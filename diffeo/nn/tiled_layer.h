@@ -35,16 +35,25 @@ class TileIsaGuard {
   TileIsa previous_;
 };
 
-/// Whether a layer with `in` inputs should take the tiled kernel: its weight
-/// rows then stay in the first-level cache while a tile sweeps them.
-bool tiled_layer_pays(int64_t in);
+/// Layers of at most this many outputs (a 2-D flow's last) are computed as
+/// dot products of each row with the weight's rows instead, summed over the
+/// vector's lanes at the end: a tile would compute a whole vector of outputs,
+/// and BLAS's matrix-vector products read the rows once per output.
+constexpr int64_t kDotOutputs = 4;
 
-/// A layer's weight w [out, in] and bias b [out] laid out for the tiles:
-/// w^T as [in, padded] and b as [padded], padded = out rounded up to a whole
-/// 64-byte vector with zeros, so that every load of a tile is a full vector.
+/// Whether a layer with `in` inputs and `out` outputs should take the tiled
+/// kernels: tiles when its weight rows stay in the first-level cache while a
+/// tile sweeps them, dot products for few outputs.
+bool tiled_layer_pays(int64_t in, int64_t out);
+
+/// A layer's weight w [out, in] and bias b [out] laid out for the kernels:
+/// for tiles, `weight` is w^T as [in, padded] and `bias` b as [padded],
+/// padded = out rounded up to a whole 64-byte vector with zeros, so that
+/// every load of a tile is a full vector; for at most kDotOutputs outputs,
+/// w and b as they are (padded = out).
 template <typename T>
 struct TiledWeights {
-  std::vector<T> transposed, bias;
+  std::vector<T> weight, bias;
   int64_t in = 0, out = 0, padded = 0;
 };
 

@@ -1,8 +1,9 @@
 // The register-tiled dense layer against a float64 matrix product: every
 // vector instruction set this CPU has, with rows and columns that leave every
 // kind of remainder (rows not a multiple of the tile's 4, columns not a
-// multiple of a vector or of a tile's 4 vectors), and the inference path of
-// the dense stack that uses it against autograd.
+// multiple of a vector or of a tile's 4 vectors, inputs not a multiple of a
+// vector for the dot products of few outputs), and the inference path of the
+// dense stack that uses it against autograd.
 
 #include <gtest/gtest.h>
 
@@ -35,8 +36,8 @@ TEST(TiledLayer, MatchesTheProductForEveryShapeAndInstructionSet) {
   if (isas.empty()) GTEST_SKIP() << "this CPU has neither AVX2 with FMA nor AVX-512";
   torch::manual_seed(3);
   for (TileIsa isa : isas)
-    for (int64_t in : {1, 2, 3, 17, 64})
-      for (int64_t out : {1, 5, 8, 16, 23, 64, 100})
+    for (int64_t in : {1, 2, 3, 17, 64, 70})
+      for (int64_t out : {1, 2, 3, 4, 5, 8, 16, 23, 64, 100})
         for (int64_t rows : {1, 3, 4, 5, 13})
           for (bool relu : {false, true}) {
             const auto x = torch::randn({rows, in}, torch::kDouble);
@@ -57,20 +58,29 @@ TEST(TiledLayer, MatchesTheProductForEveryShapeAndInstructionSet) {
           }
 }
 
-TEST(TiledLayer, WeightsAreTransposedAndPaddedToWholeVectors) {
-  const auto w = torch::arange(6, torch::kDouble).reshape({3, 2});  // [out 3, in 2]
+TEST(TiledLayer, WeightsAreTransposedAndPaddedToWholeVectorsForTiles) {
+  const auto w = torch::arange(10, torch::kDouble).reshape({5, 2});  // [out 5, in 2]
+  const auto b = torch::arange(5, torch::kDouble) + 7;
+  const auto t = tiled_weights(w.data_ptr<double>(), b.data_ptr<double>(), 2, 5);
+  EXPECT_EQ(t.padded, 8);  // 64 bytes of doubles
+  const std::vector<double> first_input{0, 2, 4, 6, 8, 0, 0, 0};
+  EXPECT_EQ(std::vector<double>(t.weight.begin(), t.weight.begin() + 8), first_input);
+  EXPECT_EQ(t.bias, (std::vector<double>{7, 8, 9, 10, 11, 0, 0, 0}));
+}
+
+TEST(TiledLayer, FewOutputsKeepTheWeightAsItIsForDotProducts) {
+  const auto w = torch::arange(6, torch::kDouble).reshape({3, 2});
   const auto b = torch::tensor({7.0, 8.0, 9.0}, torch::kDouble);
   const auto t = tiled_weights(w.data_ptr<double>(), b.data_ptr<double>(), 2, 3);
-  EXPECT_EQ(t.padded, 8);  // 64 bytes of doubles
-  const std::vector<double> first_input{0, 2, 4, 0, 0, 0, 0, 0};
-  EXPECT_EQ(std::vector<double>(t.transposed.begin(), t.transposed.begin() + 8), first_input);
-  EXPECT_EQ(t.bias, (std::vector<double>{7, 8, 9, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(t.padded, 3);
+  EXPECT_EQ(t.weight, (std::vector<double>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(t.bias, (std::vector<double>{7, 8, 9}));
 }
 
 TEST(TiledLayer, TheBlockedInferencePathMatchesAutogradWithEachInstructionSet) {
   // 2 x 1024 + 3 rows: two whole blocks and a short one, shared by 2 threads.
-  // Layers of 2 -> 64 -> 37 -> 23 -> 3 inputs all take tiles but the last
-  // (3 outputs, matrix-vector products); 96 -> 40 takes BLAS.
+  // Layers of 2 -> 64 -> 37 -> 23 -> 96 inputs take tiles, 96 -> 40 BLAS
+  // and 40 -> 3 dot products.
   torch::manual_seed(5);
   const std::vector<int64_t> widths{2, 64, 37, 23, 96, 40, 3};
   for (auto activation : {KernelActivation::kRelu, KernelActivation::kTanh}) {

@@ -56,6 +56,7 @@
 #include "diffeo/core/positive.h"
 #include "diffeo/core/spec.h"
 #include "diffeo/core/tensor_ops.h"
+#include "diffeo/core/vector_isa.h"
 #include "diffeo/core/version.h"
 #include "diffeo/data/batch_loader.h"
 #include "diffeo/data/dequantize.h"

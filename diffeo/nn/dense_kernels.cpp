@@ -174,11 +174,11 @@ void activate(T* __restrict y, int64_t n, KernelActivation activation) {
 template <typename T>
 void forward_blocked(const std::vector<const T*>& weights, const std::vector<const T*>& biases,
                      const std::vector<int>& widths, KernelActivation activation, const T* x,
-                     T* out, int64_t N, TileIsa isa) {
+                     T* out, int64_t N, VectorIsa isa) {
   const size_t L = weights.size();
   std::vector<std::optional<TiledWeights<T>>> tiled(L);
   for (size_t l = 0; l < L; ++l)
-    if (isa != TileIsa::kNone && tiled_layer_pays(widths[l], widths[l + 1]))
+    if (isa != VectorIsa::kNone && tiled_layer_pays(widths[l], widths[l + 1]))
       tiled[l] = tiled_weights(weights[l], biases[l], widths[l], widths[l + 1]);
   const int widest = *std::max_element(widths.begin() + 1, widths.end());
   const int64_t block = 1024;
@@ -501,7 +501,7 @@ torch::Tensor dense_forward_untaped(const DenseLayers& layers, const torch::Tens
     for (const auto& t : weights) w.push_back(t.data_ptr<scalar_t>());
     for (const auto& t : biases) b.push_back(t.data_ptr<scalar_t>());
     forward_blocked(w, b, widths, layers.activation, x.data_ptr<scalar_t>(),
-                    out.data_ptr<scalar_t>(), x.size(0), tile_isa());
+                    out.data_ptr<scalar_t>(), x.size(0), vector_isa());
   });
   return out;
 }

@@ -10,17 +10,6 @@ namespace diffeo::nn {
 
 namespace {
 
-TileIsa cpu_isa() {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-  if (__builtin_cpu_supports("avx512f")) return TileIsa::kAvx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return TileIsa::kAvx2;
-#endif
-  return TileIsa::kNone;
-}
-
-const TileIsa kCpuIsa = cpu_isa();
-thread_local TileIsa current_isa = kCpuIsa;
-
 // Rows per tile: 4 rows of 4 vectors are 16 accumulators, which with the 4
 // weight vectors and the broadcast input fit AVX-512's 32 registers (2 vectors
 // a row under AVX2's 16); more rows measured no faster.
@@ -187,14 +176,6 @@ __attribute__((target("avx2,fma"))) void tiled_avx2(const TiledWeights<T>& w, co
 
 }  // namespace
 
-TileIsa tile_isa() { return current_isa; }
-
-TileIsaGuard::TileIsaGuard(TileIsa isa) : previous_(current_isa) {
-  current_isa = std::min(isa, kCpuIsa);
-}
-
-TileIsaGuard::~TileIsaGuard() { current_isa = previous_; }
-
 bool tiled_layer_pays(int64_t in, int64_t out) { return in <= 64 || out <= kDotOutputs; }
 
 template <typename T>
@@ -220,10 +201,10 @@ TiledWeights<T> tiled_weights(const T* w, const T* b, int64_t in, int64_t out) {
 
 template <typename T>
 void tiled_layer(const TiledWeights<T>& w, const T* x, T* y, int64_t rows, bool relu,
-                 TileIsa isa) {
+                 VectorIsa isa) {
 #ifdef DIFFEO_TILES
-  if (isa == TileIsa::kAvx512) return tiled_avx512(w, x, y, rows, relu);
-  if (isa == TileIsa::kAvx2) return tiled_avx2(w, x, y, rows, relu);
+  if (isa == VectorIsa::kAvx512) return tiled_avx512(w, x, y, rows, relu);
+  if (isa == VectorIsa::kAvx2) return tiled_avx2(w, x, y, rows, relu);
 #endif
   (void)w, (void)x, (void)y, (void)rows, (void)relu;
   throw Error("tiled_layer: no vector instruction set (" +
@@ -236,8 +217,8 @@ void tiled_layer(const TiledWeights<T>& w, const T* x, T* y, int64_t rows, bool 
 template TiledWeights<float> tiled_weights(const float*, const float*, int64_t, int64_t);
 template TiledWeights<double> tiled_weights(const double*, const double*, int64_t, int64_t);
 template void tiled_layer(const TiledWeights<float>&, const float*, float*, int64_t, bool,
-                          TileIsa);
+                          VectorIsa);
 template void tiled_layer(const TiledWeights<double>&, const double*, double*, int64_t, bool,
-                          TileIsa);
+                          VectorIsa);
 
 }  // namespace diffeo::nn

@@ -11,29 +11,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "diffeo/core/vector_isa.h"
+
 namespace diffeo::nn {
-
-/// The vector instructions the tiled kernels are built for.  The library is
-/// compiled for baseline x86-64; these functions carry their own target and
-/// run only where the CPU has it (kNone: use BLAS).
-enum class TileIsa { kNone, kAvx2, kAvx512 };
-
-/// The instruction set the tiled kernels use on this thread: the best the CPU
-/// has (kNone on other architectures), unless a TileIsaGuard says otherwise.
-TileIsa tile_isa();
-
-/// Restricts the tiled kernels to `isa` (at most what the CPU has) on this
-/// thread while it lives; tests use it to run each variant and BLAS alike.
-class TileIsaGuard {
- public:
-  explicit TileIsaGuard(TileIsa isa);
-  ~TileIsaGuard();
-  TileIsaGuard(const TileIsaGuard&) = delete;
-  TileIsaGuard& operator=(const TileIsaGuard&) = delete;
-
- private:
-  TileIsa previous_;
-};
 
 /// Layers of at most this many outputs (a 2-D flow's last) are computed as
 /// dot products of each row with the weight's rows instead, summed over the
@@ -64,6 +44,6 @@ TiledWeights<T> tiled_weights(const T* w, const T* b, int64_t in, int64_t out);
 /// y's rows are contiguous.  `isa` must not be kNone.
 template <typename T>
 void tiled_layer(const TiledWeights<T>& w, const T* x, T* y, int64_t rows, bool relu,
-                 TileIsa isa);
+                 VectorIsa isa);
 
 }  // namespace diffeo::nn

@@ -13,18 +13,18 @@
 namespace diffeo::nn {
 namespace {
 
-std::vector<TileIsa> isas_of_this_cpu() {
-  std::vector<TileIsa> isas;
-  for (TileIsa isa : {TileIsa::kAvx2, TileIsa::kAvx512}) {
-    TileIsaGuard guard(isa);
-    if (tile_isa() == isa) isas.push_back(isa);
+std::vector<VectorIsa> isas_of_this_cpu() {
+  std::vector<VectorIsa> isas;
+  for (VectorIsa isa : {VectorIsa::kAvx2, VectorIsa::kAvx512}) {
+    VectorIsaGuard guard(isa);
+    if (vector_isa() == isa) isas.push_back(isa);
   }
   return isas;
 }
 
 template <typename T>
 torch::Tensor tiled(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
-                    bool relu, TileIsa isa) {
+                    bool relu, VectorIsa isa) {
   const auto weights = tiled_weights(w.data_ptr<T>(), b.data_ptr<T>(), w.size(1), w.size(0));
   auto y = torch::full({x.size(0), w.size(0)}, 12345.0, x.options());  // every value written
   tiled_layer(weights, x.data_ptr<T>(), y.data_ptr<T>(), x.size(0), relu, isa);
@@ -35,7 +35,7 @@ TEST(TiledLayer, MatchesTheProductForEveryShapeAndInstructionSet) {
   const auto isas = isas_of_this_cpu();
   if (isas.empty()) GTEST_SKIP() << "this CPU has neither AVX2 with FMA nor AVX-512";
   torch::manual_seed(3);
-  for (TileIsa isa : isas)
+  for (VectorIsa isa : isas)
     for (int64_t in : {1, 2, 3, 17, 64, 70})
       for (int64_t out : {1, 2, 3, 4, 5, 8, 16, 23, 64, 100})
         for (int64_t rows : {1, 3, 4, 5, 13})
@@ -99,12 +99,12 @@ TEST(TiledLayer, TheBlockedInferencePathMatchesAutogradWithEachInstructionSet) {
                                                          : torch::tanh(expected);
     }
     const int saved = torch::get_num_threads();
-    for (TileIsa isa : {TileIsa::kNone, TileIsa::kAvx2, TileIsa::kAvx512})
+    for (VectorIsa isa : {VectorIsa::kNone, VectorIsa::kAvx2, VectorIsa::kAvx512})
       for (int threads : {1, 2}) {
-        TileIsaGuard guard(isa);
+        VectorIsaGuard guard(isa);
         torch::set_num_threads(threads);
         EXPECT_TRUE(torch::allclose(dense_forward(layers, x), expected, 1e-12, 1e-12))
-            << "isa " << static_cast<int>(tile_isa()) << ", " << threads << " thread(s)";
+            << "isa " << static_cast<int>(vector_isa()) << ", " << threads << " thread(s)";
       }
     torch::set_num_threads(saved);
   }

@@ -48,16 +48,49 @@ namespace fused {
 /// activations, 2-D CPU float/double x of the weights' dtype.
 bool kernels_apply(const std::optional<nn::DenseLayers>& conditioner, const torch::Tensor& x);
 
-// A Kernel is the elementwise part of a fused layer, one row at a time:
+/// The rows of a fused layer's elementwise pass: x and y [N, D] (columns
+/// [0, split) pass through), theta [N, F * P] with rows theta_stride apart
+/// (feature-major within a row), and each row's log-det sum.
+template <typename T>
+struct Rows {
+  const T* theta;
+  int64_t theta_stride;
+  const T* x;
+  T* y;
+  int64_t D, split;
+  T* log_det;
+
+  int64_t features() const { return D - split; }
+};
+
+/// The forward pass over rows [begin, end) one row at a time, for kernels
+/// that have no faster way over many rows: the pass-through columns copied,
+/// forward_row(theta, x, y, F, inverse) (returning the row's log-det) on the
+/// transformed ones.
+template <class Kernel, typename T>
+void forward_each_row(const Kernel& kernel, const Rows<T>& rows, int64_t begin, int64_t end,
+                      bool inverse) {
+  const int64_t D = rows.D, split = rows.split;
+  for (int64_t i = begin; i < end; ++i) {
+    const T* x = rows.x + i * D;
+    std::copy(x, x + split, rows.y + i * D);
+    rows.log_det[i] = kernel.forward_row(rows.theta + i * rows.theta_stride, x + split,
+                                         rows.y + i * D + split, rows.features(), inverse);
+  }
+}
+
+// A Kernel is the elementwise part of a fused layer:
 //
 //   explicit Kernel(const std::vector<double>& settings);  // as passed to apply()
 //   int64_t parameters_per_feature() const;                // P
 //   static constexpr int64_t kValuesPerTask;  // parallel grain, in transformed values
-//   // x, y: the F transformed values of a row; theta: their F * P parameters
-//   // (feature-major); returns the row's log-det sum.
+//   // Rows [begin, end): y and the log-det sums (forward_each_row, or over
+//   // many rows at once).
 //   template <typename T>
-//   T forward_row(const T* theta, const T* x, T* y, int64_t F, bool inverse) const;
-//   // Gradients of theta and x from those of y and of the row's log-det.
+//   void forward_rows(const Rows<T>& rows, int64_t begin, int64_t end, bool inverse) const;
+//   // Gradients of theta and x from those of y and of the row's log-det, one
+//   // row: x, grad_y and grad_x its F transformed values, theta its F * P
+//   // parameters.
 //   template <typename T>
 //   void backward_row(const T* theta, const T* x, const T* grad_y, T grad_log_det,
 //                     T* grad_theta, T* grad_x, int64_t F, bool inverse) const;
@@ -134,17 +167,12 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
     auto output = torch::empty_like(x);
     auto log_det = torch::empty({N}, x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_layer", [&] {
-      const scalar_t* th = theta.data_ptr<scalar_t>();
-      const scalar_t* in = x.data_ptr<scalar_t>();
-      scalar_t* out = output.data_ptr<scalar_t>();
-      scalar_t* ld = log_det.data_ptr<scalar_t>();
-      const int64_t stride = theta.size(1);
+      const Rows<scalar_t> rows{theta.data_ptr<scalar_t>(), theta.size(1),
+                                x.data_ptr<scalar_t>(),     output.data_ptr<scalar_t>(),
+                                D,                          split,
+                                log_det.data_ptr<scalar_t>()};
       parallel_for(0, N, rows_per_task(F), [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          const scalar_t* row = in + i * D;
-          std::copy(row, row + split, out + i * D);
-          ld[i] = kernel.forward_row(th + i * stride, row + split, out + i * D + split, F, inverse);
-        }
+        kernel.forward_rows(rows, begin, end, inverse);
       });
     });
     if (pass) {

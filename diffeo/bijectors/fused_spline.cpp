@@ -256,6 +256,11 @@ struct FusedSpline {
   }
 
   template <typename T>
+  void forward_rows(const fused::Rows<T>& rows, int64_t begin, int64_t end, bool inverse) const {
+    fused::forward_each_row(*this, rows, begin, end, inverse);
+  }
+
+  template <typename T>
   T forward_row(const T* theta, const T* x, T* y, int64_t F, bool inverse) const {
     const int64_t P = parameters_per_feature();
     T sum = 0;

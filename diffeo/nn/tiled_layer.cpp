@@ -10,13 +10,13 @@ namespace diffeo::nn {
 
 namespace {
 
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define DIFFEO_TILES 1
+
 // Rows per tile: 4 rows of 4 vectors are 16 accumulators, which with the 4
 // weight vectors and the broadcast input fit AVX-512's 32 registers (2 vectors
 // a row under AVX2's 16); more rows measured no faster.
 constexpr int kTileRows = 4;
-
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define DIFFEO_TILES 1
 
 // W lanes of T in a W * sizeof(T)-byte register.
 template <typename T, int W>

@@ -40,7 +40,9 @@ void scalar(Function f, T* values, int64_t n) {
 
 #ifdef DIFFEO_LIBMVEC
 // Whole vectors in place, then the last values through a zero-padded vector
-// (so that every value takes the same function).
+// (so that every value takes the same function).  A macro, not a template
+// taking the intrinsics as lambdas: a lambda does not inherit its enclosing
+// function's target attribute, so the intrinsics would not compile in it.
 #define DIFFEO_VECTOR_LOOP(LANES, VEC, LOAD, STORE, FN)    \
   int64_t i = 0;                                             \
   for (; i + LANES <= n; i += LANES) STORE(values + i, FN(LOAD(values + i))); \

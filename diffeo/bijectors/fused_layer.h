@@ -79,6 +79,39 @@ void forward_each_row(const Kernel& kernel, const Rows<T>& rows, int64_t begin, 
   }
 }
 
+/// The rows of a fused layer's elementwise backward pass: what Rows holds for
+/// the forward pass, with the gradients of y and of the row log-dets coming
+/// in and those of theta (rows theta_stride apart, as theta's) and x going out.
+template <typename T>
+struct GradientRows {
+  const T* theta;
+  int64_t theta_stride;
+  const T* x;
+  const T* grad_y;
+  const T* grad_log_det;
+  T* grad_theta;
+  T* grad_x;
+  int64_t D, split;
+
+  int64_t features() const { return D - split; }
+};
+
+/// The backward pass over rows [begin, end) one row at a time: the
+/// pass-through columns' gradients copied, backward_row(theta, x, grad_y,
+/// grad_log_det, grad_theta, grad_x, F, inverse) on the transformed ones.
+template <class Kernel, typename T>
+void backward_each_row(const Kernel& kernel, const GradientRows<T>& rows, int64_t begin,
+                       int64_t end, bool inverse) {
+  const int64_t D = rows.D, split = rows.split, stride = rows.theta_stride;
+  for (int64_t i = begin; i < end; ++i) {
+    const T* g = rows.grad_y + i * D;
+    std::copy(g, g + split, rows.grad_x + i * D);
+    kernel.backward_row(rows.theta + i * stride, rows.x + i * D + split, g + split,
+                        rows.grad_log_det[i], rows.grad_theta + i * stride,
+                        rows.grad_x + i * D + split, rows.features(), inverse);
+  }
+}
+
 // A Kernel is the elementwise part of a fused layer:
 //
 //   explicit Kernel(const std::vector<double>& settings);  // as passed to apply()
@@ -88,12 +121,11 @@ void forward_each_row(const Kernel& kernel, const Rows<T>& rows, int64_t begin, 
 //   // many rows at once).
 //   template <typename T>
 //   void forward_rows(const Rows<T>& rows, int64_t begin, int64_t end, bool inverse) const;
-//   // Gradients of theta and x from those of y and of the row's log-det, one
-//   // row: x, grad_y and grad_x its F transformed values, theta its F * P
-//   // parameters.
+//   // Rows [begin, end): the gradients of theta and x from those of y and of
+//   // the rows' log-dets (backward_each_row, or over many rows at once).
 //   template <typename T>
-//   void backward_row(const T* theta, const T* x, const T* grad_y, T grad_log_det,
-//                     T* grad_theta, T* grad_x, int64_t F, bool inverse) const;
+//   void backward_rows(const GradientRows<T>& rows, int64_t begin, int64_t end,
+//                      bool inverse) const;
 //
 // Its settings travel as doubles because the autograd context keeps IValues.
 // The node's name (CppNode<fused::ConditionedLayer<Kernel>>) carries the
@@ -197,20 +229,17 @@ class ConditionedLayer : public torch::autograd::Function<ConditionedLayer<Kerne
     auto grad_theta = torch::empty_like(theta);
     auto grad_x = torch::empty_like(x);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_layer_backward", [&] {
-      const scalar_t* th = theta.data_ptr<scalar_t>();
-      const scalar_t* in = x.data_ptr<scalar_t>();
-      const scalar_t* gy = grad_y.data_ptr<scalar_t>();
-      const scalar_t* gld = grad_log_det.data_ptr<scalar_t>();
-      scalar_t* gth = grad_theta.data_ptr<scalar_t>();
-      scalar_t* gx = grad_x.data_ptr<scalar_t>();
-      const int64_t stride = theta.size(1);
+      const GradientRows<scalar_t> rows{theta.data_ptr<scalar_t>(),
+                                        theta.size(1),
+                                        x.data_ptr<scalar_t>(),
+                                        grad_y.data_ptr<scalar_t>(),
+                                        grad_log_det.data_ptr<scalar_t>(),
+                                        grad_theta.data_ptr<scalar_t>(),
+                                        grad_x.data_ptr<scalar_t>(),
+                                        D,
+                                        split};
       parallel_for(0, N, rows_per_task(F), [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          const scalar_t* g = gy + i * D;
-          std::copy(g, g + split, gx + i * D);
-          kernel.backward_row(th + i * stride, in + i * D + split, g + split, gld[i],
-                              gth + i * stride, gx + i * D + split, F, inverse);
-        }
+        kernel.backward_rows(rows, begin, end, inverse);
       });
     });
     std::vector<torch::Tensor> grad_weights, grad_biases;

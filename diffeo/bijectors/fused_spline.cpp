@@ -277,6 +277,12 @@ struct FusedSpline {
   }
 
   template <typename T>
+  void backward_rows(const fused::GradientRows<T>& rows, int64_t begin, int64_t end,
+                     bool inverse) const {
+    fused::backward_each_row(*this, rows, begin, end, inverse);
+  }
+
+  template <typename T>
   void backward_row(const T* theta, const T* x, const T* grad_y, T grad_log_det, T* grad_theta,
                     T* grad_x, int64_t F, bool inverse) const {
     const int64_t P = parameters_per_feature();

@@ -39,52 +39,50 @@ void scalar(Function f, T* values, int64_t n) {
 }
 
 #ifdef DIFFEO_LIBMVEC
-// Whole vectors in place, then the last values through a zero-padded vector
-// (so that every value takes the same function).  A macro, not a template
-// taking the intrinsics as lambdas: a lambda does not inherit its enclosing
-// function's target attribute, so the intrinsics would not compile in it.
-#define DIFFEO_VECTOR_LOOP(LANES, VEC, LOAD, STORE, FN)    \
-  int64_t i = 0;                                             \
-  for (; i + LANES <= n; i += LANES) STORE(values + i, FN(LOAD(values + i))); \
-  if (i < n) {                                               \
-    decltype(+*values) last[LANES] = {};                     \
-    std::copy(values + i, values + n, last);                 \
-    STORE(last, FN(LOAD(last)));                             \
-    std::copy(last, last + (n - i), values + i);             \
-  }
-
-DIFFEO_AVX512 void avx512(Function f, float* values, int64_t n) {
-  if (f == Function::kExp) {
-    DIFFEO_VECTOR_LOOP(16, __m512, _mm512_loadu_ps, _mm512_storeu_ps, _ZGVeN16v_expf)
-  } else {
-    DIFFEO_VECTOR_LOOP(16, __m512, _mm512_loadu_ps, _mm512_storeu_ps, _ZGVeN16v_tanhf)
-  }
+// fn over n values, n a whole number of vectors, in place.  One function per
+// instruction set and type: the intrinsics need the target attribute.
+DIFFEO_AVX512 void whole_vectors(__m512 (*fn)(__m512), float* values, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) _mm512_storeu_ps(values + i, fn(_mm512_loadu_ps(values + i)));
 }
 
-DIFFEO_AVX512 void avx512(Function f, double* values, int64_t n) {
-  if (f == Function::kExp) {
-    DIFFEO_VECTOR_LOOP(8, __m512d, _mm512_loadu_pd, _mm512_storeu_pd, _ZGVeN8v_exp)
-  } else {
-    DIFFEO_VECTOR_LOOP(8, __m512d, _mm512_loadu_pd, _mm512_storeu_pd, _ZGVeN8v_tanh)
-  }
+DIFFEO_AVX512 void whole_vectors(__m512d (*fn)(__m512d), double* values, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) _mm512_storeu_pd(values + i, fn(_mm512_loadu_pd(values + i)));
 }
 
-DIFFEO_AVX2 void avx2(Function f, float* values, int64_t n) {
-  if (f == Function::kExp) {
-    DIFFEO_VECTOR_LOOP(8, __m256, _mm256_loadu_ps, _mm256_storeu_ps, _ZGVdN8v_expf)
-  } else {
-    DIFFEO_VECTOR_LOOP(8, __m256, _mm256_loadu_ps, _mm256_storeu_ps, _ZGVdN8v_tanhf)
-  }
+DIFFEO_AVX2 void whole_vectors(__m256 (*fn)(__m256), float* values, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(values + i, fn(_mm256_loadu_ps(values + i)));
 }
 
-DIFFEO_AVX2 void avx2(Function f, double* values, int64_t n) {
-  if (f == Function::kExp) {
-    DIFFEO_VECTOR_LOOP(4, __m256d, _mm256_loadu_pd, _mm256_storeu_pd, _ZGVdN4v_exp)
-  } else {
-    DIFFEO_VECTOR_LOOP(4, __m256d, _mm256_loadu_pd, _mm256_storeu_pd, _ZGVdN4v_tanh)
-  }
+DIFFEO_AVX2 void whole_vectors(__m256d (*fn)(__m256d), double* values, int64_t n) {
+  for (int64_t i = 0; i < n; i += 4) _mm256_storeu_pd(values + i, fn(_mm256_loadu_pd(values + i)));
 }
-#undef DIFFEO_VECTOR_LOOP
+
+// fn over all n values: the whole vectors in place, then the last values
+// through a zero-padded vector, so that every value takes the same function.
+template <typename Fn, typename T>
+void in_vectors(Fn fn, int64_t lanes, T* values, int64_t n) {
+  const int64_t whole = n / lanes * lanes;
+  whole_vectors(fn, values, whole);
+  if (whole == n) return;
+  T last[16] = {};  // the most lanes: AVX-512 floats
+  std::copy(values + whole, values + n, last);
+  whole_vectors(fn, last, lanes);
+  std::copy(last, last + (n - whole), values + whole);
+}
+
+void vectorised(Function f, VectorIsa isa, float* values, int64_t n) {
+  const bool exp = f == Function::kExp;
+  if (isa == VectorIsa::kAvx512)
+    return in_vectors(exp ? _ZGVeN16v_expf : _ZGVeN16v_tanhf, 16, values, n);
+  in_vectors(exp ? _ZGVdN8v_expf : _ZGVdN8v_tanhf, 8, values, n);
+}
+
+void vectorised(Function f, VectorIsa isa, double* values, int64_t n) {
+  const bool exp = f == Function::kExp;
+  if (isa == VectorIsa::kAvx512)
+    return in_vectors(exp ? _ZGVeN8v_exp : _ZGVeN8v_tanh, 8, values, n);
+  in_vectors(exp ? _ZGVdN4v_exp : _ZGVdN4v_tanh, 4, values, n);
+}
 #undef DIFFEO_AVX2
 #undef DIFFEO_AVX512
 #endif
@@ -92,14 +90,8 @@ DIFFEO_AVX2 void avx2(Function f, double* values, int64_t n) {
 template <typename T>
 void apply(Function f, T* values, int64_t n) {
 #ifdef DIFFEO_LIBMVEC
-  switch (vector_isa()) {
-    case VectorIsa::kAvx512:
-      return avx512(f, values, n);
-    case VectorIsa::kAvx2:
-      return avx2(f, values, n);
-    case VectorIsa::kNone:
-      break;
-  }
+  if (const VectorIsa isa = vector_isa(); isa != VectorIsa::kNone)
+    return vectorised(f, isa, values, n);
 #endif
   scalar(f, values, n);
 }

@@ -7,7 +7,7 @@ source "$(dirname "$0")/cli_lib.sh" "$1"
 
 expect 0 '^0\.[0-9]+\.[0-9]+$' -- --version
 expect 0 'Usage' -- --help
-expect 0 'LibTorch 1\.' -- info
+expect 0 'LibTorch [0-9]+\.[0-9]+\.[0-9]+' -- info
 expect 2 '^diffeo: error: .*subcommand.*diffeo --help' --
 expect 2 '^diffeo: error: .*nonsense' -- nonsense
 expect 2 '^diffeo: error: .*--bogus' -- info --bogus

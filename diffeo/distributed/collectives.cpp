@@ -78,8 +78,10 @@ void all_reduce_(const torch::Tensor& tensor, const ProcessGroup& group, c10d::R
 std::vector<double> all_reduce(std::vector<double> values, const ProcessGroup& group,
                                c10d::ReduceOp op) {
   if (values.empty()) return values;
-  auto tensor = torch::tensor(values, torch::kFloat64);
+  check_group(group, "all_reduce");
+  auto tensor = torch::tensor(values, torch::kFloat64).to(values_device(group));
   all_reduce_(tensor, group, op);
+  tensor = tensor.cpu();
   auto reduced = tensor.accessor<double, 1>();
   for (size_t i = 0; i < values.size(); ++i) values[i] = reduced[static_cast<int64_t>(i)];
   return values;
@@ -89,11 +91,11 @@ torch::Tensor all_gather(const torch::Tensor& tensor, const ProcessGroup& group)
   check_group(group, "all_gather");
   if (!tensor.defined() || tensor.is_sparse())
     throw Error("all_gather: the tensor must be defined and dense");
-  std::vector<torch::Tensor> input{tensor.contiguous()};
+  std::vector<torch::Tensor> input{tensor.to(values_device(group)).contiguous()};
   std::vector<std::vector<torch::Tensor>> output(1);
   for (int r = 0; r < group->getSize(); ++r) output[0].push_back(torch::empty_like(input[0]));
   wait(group->allgather(output, input), "all_gather");
-  return torch::stack(output[0]);
+  return torch::stack(output[0]).to(tensor.device());
 }
 
 Shard shard(int64_t rows, int rank, int world_size) {

@@ -1,15 +1,15 @@
 #pragma once
 // The few collectives data-parallel training needs, over a c10d process group.
 
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <vector>
 
-namespace diffeo::distributed {
+#include "diffeo/distributed/process_group.h"
 
-using ProcessGroup = c10::intrusive_ptr<c10d::ProcessGroup>;
+namespace diffeo::distributed {
 
 /// Copies `root`'s parameters and buffers into every rank's `module`, so all
 /// ranks start from the same weights: one broadcast per dtype, of the tensors
@@ -19,8 +19,9 @@ using ProcessGroup = c10::intrusive_ptr<c10d::ProcessGroup>;
 void broadcast_module(torch::nn::Module& module, const ProcessGroup& group, int root = 0);
 
 /// Reduces `tensor` over all ranks in place (sum by default).  It must be a
-/// dense, contiguous CPU tensor with the same size and dtype on every rank (a
-/// flat gradient buffer is).
+/// dense, contiguous tensor with the same size and dtype on every rank (a
+/// flat gradient buffer is), on a device the group's backend takes (the
+/// rank's GPU for NCCL).
 void all_reduce_(const torch::Tensor& tensor, const ProcessGroup& group,
                  c10d::ReduceOp op = c10d::ReduceOp::SUM);
 
@@ -30,8 +31,9 @@ void all_reduce_(const torch::Tensor& tensor, const ProcessGroup& group,
 std::vector<double> all_reduce(std::vector<double> values, const ProcessGroup& group,
                                c10d::ReduceOp op = c10d::ReduceOp::SUM);
 
-/// Every rank's `tensor` (a dense CPU tensor of the same size and dtype on
-/// every rank), stacked in rank order: [world_size, tensor.sizes()...].
+/// Every rank's `tensor` (a dense tensor of the same size and dtype on every
+/// rank, on any device), stacked in rank order: [world_size, tensor.sizes()...],
+/// on `tensor`'s device.
 torch::Tensor all_gather(const torch::Tensor& tensor, const ProcessGroup& group);
 
 /// This rank's part of a global batch of `rows` rows: a contiguous block,

@@ -8,10 +8,16 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 #include "diffeo/core/error.h"
@@ -112,32 +118,86 @@ void Rendezvous::validate() const {
   if (timeout().count() <= 0) fail("the timeout must be positive");
 }
 
-c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous, const torch::Device& device) {
-  rendezvous.validate();
-  if (!device.is_cpu()) {
-    throw Error("distributed join: only CPU process groups (Gloo) are supported so far, got device " +
-                device.str());
-  }
-#ifndef USE_C10D_GLOO
-  throw Error("distributed join: this diffeo was built against a LibTorch without c10d's Gloo backend");
-#else
-  try {
-    // The device first: it resolves MASTER_ADDR, which fails fast where the
-    // store would retry until the timeout.
-    auto options = c10d::ProcessGroupGloo::Options::create(rendezvous.timeout());
-    const char* interface = environment("GLOO_SOCKET_IFNAME");
-    options->devices.push_back(
-        interface != nullptr ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
-                             : c10d::ProcessGroupGloo::createDeviceForHostname(local_address_towards(rendezvous)));
+namespace {
 
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<std::uint16_t>(rendezvous.master_port());
-    store_options.isServer = rendezvous.rank() == 0;
-    store_options.numWorkers = rendezvous.world_size();
-    store_options.timeout = rendezvous.timeout();
-    auto store = c10::make_intrusive<c10d::TCPStore>(rendezvous.master_addr(), store_options);
-    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rendezvous.rank(), rendezvous.world_size(),
-                                                       options);
+// NCCL and CUDA tensors in Gloo work on the current CUDA device: make it the
+// rank's own (the device's index, else LOCAL_RANK, as torchrun's convention
+// has one GPU per local rank).  It is per thread, as ranks in tests are.
+void use_rank_device(const Rendezvous& r, const torch::Device& device) {
+  if (!device.is_cuda()) return;
+  if (!torch::cuda::is_available())
+    throw Error(describe(r) + ": device " + device.str() + " asked for, but no CUDA device is available");
+  const int index = device.has_index() ? device.index() : r.local_rank();
+  const auto count = static_cast<int>(torch::cuda::device_count());
+  if (index >= count) {
+    throw Error(describe(r) + ": rank's GPU cuda:" + std::to_string(index) + " does not exist (" +
+                std::to_string(count) + " CUDA device" + (count == 1 ? "" : "s") + ")");
+  }
+  c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)
+      ->setDevice(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index)));
+}
+
+template <typename Options, typename = void>
+struct HasLibUvSwitch : std::false_type {};
+template <typename Options>
+struct HasLibUvSwitch<Options, std::void_t<decltype(std::declval<Options&>().useLibUV)>> : std::true_type {};
+
+// The classic TCP store: LibTorch 2.4 on defaults to the libuv one, which
+// builds without libuv (Debian 13's) refuse at run time; the classic store
+// serves a run's few ranks as well and exists in every version.
+template <typename Options>
+void use_classic_store(Options& options) {
+  if constexpr (HasLibUvSwitch<Options>::value) options.useLibUV = false;
+}
+
+c10::intrusive_ptr<c10d::TCPStore> connect_store(const Rendezvous& r) {
+  c10d::TCPStoreOptions store_options;
+  use_classic_store(store_options);
+  store_options.port = static_cast<std::uint16_t>(r.master_port());
+  store_options.isServer = r.rank() == 0;
+  store_options.numWorkers = r.world_size();
+  store_options.timeout = r.timeout();
+  return c10::make_intrusive<c10d::TCPStore>(r.master_addr(), store_options);
+}
+
+ProcessGroup gloo_group(const Rendezvous& r) {
+#ifndef USE_C10D_GLOO
+  throw Error(describe(r) + ": this diffeo was built against a LibTorch without c10d's Gloo backend");
+#else
+  // The device first: it resolves MASTER_ADDR, which fails fast where the
+  // store would retry until the timeout.
+  auto options = c10d::ProcessGroupGloo::Options::create(r.timeout());
+  const char* interface = environment("GLOO_SOCKET_IFNAME");
+  options->devices.push_back(interface != nullptr
+                                 ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                                 : c10d::ProcessGroupGloo::createDeviceForHostname(local_address_towards(r)));
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(connect_store(r), r.rank(), r.world_size(), options);
+#endif
+}
+
+ProcessGroup nccl_group(const Rendezvous& r) {
+#ifndef USE_C10D_NCCL
+  throw Error(describe(r) + ": the NCCL backend needs a LibTorch built with CUDA and NCCL (USE_C10D_NCCL); "
+              "this one has none: use CPU tensors (Gloo)");
+#else
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = r.timeout();
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(connect_store(r), r.rank(), r.world_size(), options);
+#endif
+}
+
+}  // namespace
+
+ProcessGroup join(const Rendezvous& rendezvous, const torch::Device& device,
+                  std::optional<Backend> backend) {
+  rendezvous.validate();
+  const Backend chosen = backend.value_or(backend_for(device));
+  if (chosen == Backend::kNccl && !device.is_cuda()) {
+    throw Error(describe(rendezvous) + ": NCCL takes CUDA tensors only, got device " + device.str());
+  }
+  try {
+    use_rank_device(rendezvous, device);
+    return chosen == Backend::kNccl ? nccl_group(rendezvous) : gloo_group(rendezvous);
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {
@@ -145,12 +205,11 @@ c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous, const 
   } catch (const std::exception& e) {
     throw Error(describe(rendezvous) + " failed: " + e.what());
   }
-#endif
 }
 
-c10::intrusive_ptr<c10d::ProcessGroup> join_from_environment() {
+ProcessGroup join_from_environment(const torch::Device& device) {
   const auto rendezvous = Rendezvous::from_environment();
-  return rendezvous ? join(*rendezvous) : c10::intrusive_ptr<c10d::ProcessGroup>();
+  return rendezvous ? join(*rendezvous, device) : ProcessGroup();
 }
 
 int free_loopback_port() {

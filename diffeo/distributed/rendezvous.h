@@ -1,12 +1,13 @@
 #pragma once
 // Joining a data-parallel run: a c10d process group from torchrun's variables.
 
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <optional>
 #include <string>
+
+#include "diffeo/distributed/process_group.h"
 
 namespace diffeo::distributed {
 
@@ -36,20 +37,25 @@ struct Rendezvous {
   TORCH_ARG(std::chrono::milliseconds, timeout) = std::chrono::minutes(5);
 };
 
-/// The process group of this rank, after every rank has arrived: Gloo for CPU
-/// tensors (NCCL would be chosen here for CUDA ones, where LibTorch has it).
+/// The process group of this rank, after every rank has arrived.  `backend`
+/// defaults to the one that suits `device` (backend_for: Gloo for CPU
+/// tensors, NCCL for CUDA ones where LibTorch has it); Gloo on a CUDA device
+/// is allowed where LibTorch built Gloo with CUDA, e.g. several ranks sharing
+/// one GPU, which NCCL refuses.  For a CUDA device the rank's GPU (the
+/// device's index, else LOCAL_RANK) becomes this thread's current device.
 /// Gloo binds to the interface named by GLOO_SOCKET_IFNAME when set, else to
 /// the local address through which master_addr is reached, so ranks on other
 /// machines (or network namespaces) can connect back.  Throws diffeo::Error,
-/// naming the rendezvous, when the master cannot be reached within the timeout
-/// or the group cannot be formed.
-c10::intrusive_ptr<c10d::ProcessGroup> join(const Rendezvous& rendezvous,
-                                            const torch::Device& device = torch::kCPU);
+/// naming the rendezvous, when the master cannot be reached within the
+/// timeout, the backend or the GPU is missing, or the group cannot be formed.
+ProcessGroup join(const Rendezvous& rendezvous, const torch::Device& device = torch::kCPU,
+                  std::optional<Backend> backend = std::nullopt);
 
 /// This process's group when it was started as a rank of a run (WORLD_SIZE
 /// set: by `diffeo train --nproc`, torchrun, SLURM, ...), after every rank has
-/// joined; none (a null group) in a single-process run.
-c10::intrusive_ptr<c10d::ProcessGroup> join_from_environment();
+/// joined, with the backend that suits `device`; none (a null group) in a
+/// single-process run.
+ProcessGroup join_from_environment(const torch::Device& device = torch::kCPU);
 
 /// A TCP port on the loopback interface that nobody listens on right now (the
 /// kernel's choice): the master port of a run on one machine, as torchrun

@@ -120,8 +120,17 @@ TEST(Rendezvous, MissingPeersFailWithinTheTimeout) {
 }
 
 TEST(Rendezvous, RefusesWhatItCannotJoin) {
-  expect_error([] { join(Rendezvous().rank(0).world_size(1), torch::Device(torch::kCUDA, 0)); },
-               {"only CPU", "cuda:0"});
+  expect_error([] { join(Rendezvous().rank(0).world_size(1), torch::kCPU, Backend::kNccl); },
+               {"NCCL takes CUDA tensors only", "cpu"});
+  if (!torch::cuda::is_available()) {
+    expect_error([] { join(Rendezvous().rank(0).world_size(1), torch::Device(torch::kCUDA, 0)); },
+                 {"cuda:0", "no CUDA device is available"});
+  } else {
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    const std::string missing = "cuda:" + std::to_string(count);
+    expect_error([count] { join(Rendezvous().rank(0).world_size(1), torch::Device(torch::kCUDA, count)); },
+                 {missing.c_str(), "does not exist"});
+  }
   expect_error([] { join(Rendezvous().master_addr("no-such-host.invalid").rank(1).world_size(2)); },
                {"cannot resolve MASTER_ADDR 'no-such-host.invalid'"});
 }

@@ -10,7 +10,8 @@
 
 namespace diffeo::testing {
 
-void run_ranks(int world_size, const std::function<void(int, const distributed::ProcessGroup&)>& body) {
+void run_ranks(int world_size, const std::function<void(int, const distributed::ProcessGroup&)>& body,
+               const torch::Device& device, std::optional<distributed::Backend> backend) {
   const int port = distributed::free_loopback_port();
   std::vector<std::string> errors(world_size);
   auto rank_main = [&](int rank) {
@@ -18,8 +19,10 @@ void run_ranks(int world_size, const std::function<void(int, const distributed::
       auto group = distributed::join(distributed::Rendezvous()
                                          .master_port(port)
                                          .rank(rank)
+                                         .local_rank(rank)
                                          .world_size(world_size)
-                                         .timeout(std::chrono::seconds(60)));
+                                         .timeout(std::chrono::seconds(60)),
+                                     device, backend);
       body(rank, group);
     } catch (const std::exception& e) {
       errors[rank] = e.what();

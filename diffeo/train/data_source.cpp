@@ -42,8 +42,8 @@ std::vector<torch::Tensor> TensorDataSet::batch(int64_t step, int64_t global_row
   const auto index =
       order_.narrow(0, (step - 1) % per_epoch * global_rows + shard.offset, shard.rows);
   std::vector<torch::Tensor> batch;
-  for (const auto& column : columns_)
-    batch.push_back(column.second.defined() ? column.second.index_select(0, index) : torch::Tensor());
+  for (const auto& [name, column] : columns_)
+    batch.push_back(column.defined() ? column.index_select(0, index.to(column.device())) : torch::Tensor());
   return batch;
 }
 

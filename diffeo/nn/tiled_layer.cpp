@@ -18,9 +18,21 @@ namespace {
 // a row under AVX2's 16); more rows measured no faster.
 constexpr int kTileRows = 4;
 
-// W lanes of T in a W * sizeof(T)-byte register.
+// W lanes of T in a W * sizeof(T)-byte register.  Spelled per element type:
+// g++ drops vector_size on a dependent type (an alias template's T), leaving
+// a plain T, where clang makes the vector.
 template <typename T, int W>
-using Vector = T __attribute__((vector_size(W * sizeof(T))));
+struct VectorOf;
+template <int W>
+struct VectorOf<float, W> {
+  typedef float type __attribute__((vector_size(W * sizeof(float))));
+};
+template <int W>
+struct VectorOf<double, W> {
+  typedef double type __attribute__((vector_size(W * sizeof(double))));
+};
+template <typename T, int W>
+using Vector = typename VectorOf<T, W>::type;
 
 #define DIFFEO_INLINE inline __attribute__((always_inline))
 

@@ -1,6 +1,6 @@
 // Data parallelism on CUDA tensors: the equivalence of the CPU tests
 // (diffeo/train/data_parallel_test.cpp) with the model, the data and the
-// collectives on GPUs, in float64.  NCCL gives each rank its own GPU and
+// collectives on GPUs, in float64, and one GPU process against one CPU process.  NCCL gives each rank its own GPU and
 // refuses two ranks on one, so one GPU tests NCCL with one rank (every
 // collective still runs through it) and two ranks through Gloo on CUDA
 // tensors; two GPUs or more test NCCL with two ranks.  Without CUDA every
@@ -89,6 +89,27 @@ void expect_ranks_match(const std::string& name, const flows::Flow& single,
       EXPECT_NEAR(reports[rank].train_loss[i], reference.train_loss[i],
                   1e-9 * std::abs(reference.train_loss[i]))
           << what << ", step " << i + 1;
+  }
+}
+
+TEST(CudaDataParallel, OneGpuProcessEndsWhereOneCpuProcessDoes) {
+  SKIP_WITHOUT_CUDA();
+  // The engine and the flows compute the same on either device: only the
+  // order of the GPU's sums differs.
+  const auto [data, validation] = banana_rows();
+  for (const std::string name : {"realnvp", "nsf", "glow"}) {
+    auto gpu = gpu_flow(name);
+    train::fit(gpu, data, options(), {}, validation);
+    auto cpu = gpu_flow(name, torch::kCPU);
+    train::fit(cpu, data.cpu(), options(), {}, validation.cpu());
+    gpu->to(torch::kCPU);
+    const auto g = gpu->named_parameters(), c = cpu->named_parameters();
+    double scale = 0;
+    for (const auto& p : c) scale = std::max(scale, p.value().abs().max().item<double>());
+    for (size_t i = 0; i < g.size(); ++i) {
+      const double difference = (g[i].value() - c[i].value()).abs().max().item<double>();
+      EXPECT_LE(difference, 1e-8 * scale) << name << ": " << g[i].key() << " differs by " << difference;
+    }
   }
 }
 

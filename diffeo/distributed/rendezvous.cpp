@@ -178,7 +178,8 @@ ProcessGroup gloo_group(const Rendezvous& r) {
 ProcessGroup nccl_group(const Rendezvous& r) {
 #ifndef USE_C10D_NCCL
   throw Error(describe(r) + ": the NCCL backend needs a LibTorch built with CUDA and NCCL (USE_C10D_NCCL); "
-              "this one has none: use CPU tensors (Gloo)");
+              "this one has none: ask for Gloo (Backend::kGloo), which takes CPU tensors and, where "
+              "LibTorch has CUDA, CUDA ones");
 #else
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = r.timeout();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <vector>
 
 #include "diffeo/bijectors/bijector.h"
@@ -37,6 +38,9 @@ class Chain : public torch::nn::ModuleHolder<ChainImpl> {
   using Impl = ChainImpl;
   Chain(std::vector<Bijector> bijectors)
       : ModuleHolder(std::make_shared<ChainImpl>(std::move(bijectors))) {}
+  // A braced list picks this one before the copy constructor (which g++ 12
+  // would otherwise also reach, through ModuleHolder's variadic constructor).
+  Chain(std::initializer_list<Bijector> bijectors) : Chain(std::vector<Bijector>(bijectors)) {}
 };
 
 }  // namespace diffeo

@@ -13,79 +13,41 @@
 
 #include "diffeo/diffeo.h"
 #include "diffeo/testing/expect_error.h"
+#include "diffeo/testing/fit_equivalence.h"
 #include "diffeo/testing/ranks.h"
 
 namespace diffeo::train {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::banana_rows;
+using testing::equivalence_flow;
+using testing::equivalence_options;
 using testing::expect_error;
+using testing::expect_same_losses;
+using testing::expect_weights_close;
 using testing::run_ranks;
-
-flows::Flow float64_flow(const std::string& name) {
-  auto flow = flows::build(name, flows::FlowOptions(2).layers(3).hidden({16}).seed(4));
-  flow->to(torch::kFloat64);
-  return flow;
-}
-
-// A curved 2-D data set (600 rows) and a held-out set, float64.
-std::pair<torch::Tensor, torch::Tensor> banana_rows() {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
-  auto z = torch::randn({700, 2}, gen, torch::kFloat64);
-  auto x = torch::stack({z.select(1, 0), z.select(1, 1) * 0.5 + 0.4 * z.select(1, 0).pow(2)}, 1);
-  return {x.narrow(0, 0, 600), x.narrow(0, 600, 100)};
-}
-
-// 100 steps crossing epochs (600 rows, batches of 64 -> 9 per epoch), with
-// clipping, the cosine schedule and validations picking the best weights.
-FitOptions options() {
-  return FitOptions().steps(100).batch_size(64).learning_rate(3e-3).validate_every(20).seed(11);
-}
-
-// Every weight within rtol of the reference, relative to the model's largest
-// weight: sums in another order differ by ~1e-16 per step, which Adam's
-// normalisation can lift to ~1e-11 on weights whose gradient is almost zero.
-void expect_close(const torch::nn::Module& got, const torch::nn::Module& want, double rtol,
-                  const std::string& what) {
-  const auto g = got.named_parameters(), w = want.named_parameters();
-  ASSERT_EQ(g.size(), w.size());
-  double scale = 0;
-  for (const auto& p : w) scale = std::max(scale, p.value().abs().max().item<double>());
-  for (size_t i = 0; i < g.size(); ++i) {
-    const double difference = (g[i].value() - w[i].value()).abs().max().item<double>();
-    EXPECT_LE(difference, rtol * scale) << what << ": " << g[i].key() << " differs by " << difference;
-  }
-}
-
-void expect_same_losses(const FitReport& got, const FitReport& want, const std::string& what) {
-  ASSERT_EQ(got.train_loss.size(), want.train_loss.size()) << what;
-  for (size_t i = 0; i < got.train_loss.size(); ++i)
-    EXPECT_NEAR(got.train_loss[i], want.train_loss[i], 1e-9 * std::abs(want.train_loss[i]))
-        << what << ", step " << i + 1;
-  ASSERT_EQ(got.validation_loss.size(), want.validation_loss.size()) << what;
-  for (size_t i = 0; i < got.validation_loss.size(); ++i)
-    EXPECT_NEAR(got.validation_loss[i].second, want.validation_loss[i].second, 1e-9) << what;
-}
 
 TEST(DataParallelFit, RanksSharingAGlobalBatchEndWhereOneProcessDoes) {
   const auto rows = banana_rows();
   const auto data = rows.first, validation = rows.second;
   for (const std::string name : {"realnvp", "nsf"}) {
-    auto single = float64_flow(name);
-    const auto reference = fit(single, data, options(), {}, validation);
+    auto single = equivalence_flow(name);
+    const auto reference = fit(single, data, equivalence_options(), {}, validation);
     for (int world : {2, 3}) {  // 64 rows: 32 + 32 and 22 + 21 + 21
       std::vector<flows::Flow> models;
-      for (int rank = 0; rank < world; ++rank) models.push_back(float64_flow(name));
+      for (int rank = 0; rank < world; ++rank) models.push_back(equivalence_flow(name));
       std::vector<FitReport> reports(world);
       // 3 ranks: the gradients in buckets of 4 kB, summed while backward runs.
-      const int64_t bucket = world == 3 ? 4096 : options().bucket_bytes();
+      const int64_t bucket = world == 3 ? 4096 : equivalence_options().bucket_bytes();
       run_ranks(world, [&](int rank, const distributed::ProcessGroup& group) {
-        reports[rank] = fit(models[rank], data,
-                            options().process_group(group).bucket_bytes(bucket), {}, validation);
+        reports[rank] =
+            fit(models[rank], data, equivalence_options().process_group(group).bucket_bytes(bucket),
+                {}, validation);
       });
       const std::string what = name + " on " + std::to_string(world) + " ranks";
       for (int rank = 0; rank < world; ++rank) {
-        expect_close(*models[rank], *single, 1e-9, what + ", rank " + std::to_string(rank));
+        expect_weights_close(*models[rank], *single, 1e-9, what + ", rank " + std::to_string(rank));
         expect_same_losses(reports[rank], reference, what);
       }
     }
@@ -102,10 +64,11 @@ TEST(GradientBuckets, SumTheRanksGradientsBucketByBucket) {
     (-flow->log_prob(data.narrow(0, offset, 50)).mean()).backward();
     return adam.groups()[0].gradients.clone();
   };
-  const auto expected = gradient_of(float64_flow("nsf"), 0) + gradient_of(float64_flow("nsf"), 50);
+  const auto expected =
+      gradient_of(equivalence_flow("nsf"), 0) + gradient_of(equivalence_flow("nsf"), 50);
   std::vector<torch::Tensor> summed(2);
   std::vector<size_t> buckets(2);
-  std::vector<flows::Flow> flows_{float64_flow("nsf"), float64_flow("nsf")};
+  std::vector<flows::Flow> flows_{equivalence_flow("nsf"), equivalence_flow("nsf")};
   run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
     FlatAdam adam(flows_[rank]->parameters());
     GradientBuckets gradients(adam, flows_[rank]->parameters(), group, 256);
@@ -145,7 +108,7 @@ TEST(DataParallelFit, TheMapNetworkOfTheElboObjectiveMatchesOneProcess) {
                                bnn::TrainOptions(settings).process_group(group));
   });
   for (int rank = 0; rank < 2; ++rank) {
-    expect_close(*nets[rank], *single, 1e-9, "MAP network, rank " + std::to_string(rank));
+    expect_weights_close(*nets[rank], *single, 1e-9, "MAP network, rank " + std::to_string(rank));
     ASSERT_EQ(reports[rank].steps, 100);
   }
   // The loss falls: the network learns, it is not just equal.
@@ -157,14 +120,14 @@ TEST(DataParallelFit, GlowsActNormInitialisesFromTheWholeGlobalBatch) {
   const auto data = rows.first, validation = rows.second;
   // One process initialises ActNorm from step 1's 64 rows; so must 2 ranks
   // that each see 32 of them at step 1.
-  auto single = float64_flow("glow");
-  const auto reference = fit(single, data, options(), {}, validation);
-  std::vector<flows::Flow> models{float64_flow("glow"), float64_flow("glow")};
+  auto single = equivalence_flow("glow");
+  const auto reference = fit(single, data, equivalence_options(), {}, validation);
+  std::vector<flows::Flow> models{equivalence_flow("glow"), equivalence_flow("glow")};
   run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
-    fit(models[rank], data, options().process_group(group), {}, validation);
+    fit(models[rank], data, equivalence_options().process_group(group), {}, validation);
   });
-  expect_close(*models[0], *single, 1e-9, "glow, rank 0");
-  expect_close(*models[1], *single, 1e-9, "glow, rank 1");
+  expect_weights_close(*models[0], *single, 1e-9, "glow, rank 0");
+  expect_weights_close(*models[1], *single, 1e-9, "glow, rank 1");
 }
 
 TEST(DataParallelFit, BatchNormUsesTheGlobalBatchsStatistics) {
@@ -174,7 +137,7 @@ TEST(DataParallelFit, BatchNormUsesTheGlobalBatchsStatistics) {
   const auto rows = banana_rows();
   const auto data = rows.first, validation = rows.second;
   auto model = [] {
-    auto inner = float64_flow("realnvp");
+    auto inner = equivalence_flow("realnvp");
     BatchNorm norm(2);
     norm->to(torch::kFloat64);
     // Data -> BatchNorm -> Real NVP -> base: the statistics are of raw rows.
@@ -183,14 +146,14 @@ TEST(DataParallelFit, BatchNormUsesTheGlobalBatchsStatistics) {
     return made;
   };
   auto single = model();
-  fit(single, data, options(), {}, validation);
+  fit(single, data, equivalence_options(), {}, validation);
   std::vector<Distribution> models{model(), model()};
   run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
-    fit(models[rank], data, options().process_group(group), {}, validation);
+    fit(models[rank], data, equivalence_options().process_group(group), {}, validation);
   });
   const auto want = single->named_buffers();
   for (int rank = 0; rank < 2; ++rank) {
-    expect_close(*models[rank], *single, 1e-9, "batch norm, rank " + std::to_string(rank));
+    expect_weights_close(*models[rank], *single, 1e-9, "batch norm, rank " + std::to_string(rank));
     const auto got = models[rank]->named_buffers();
     for (size_t i = 0; i < want.size(); ++i)
       EXPECT_TRUE(torch::allclose(got[i].value(), want[i].value(), 1e-9, 1e-12)) << want[i].key();
@@ -200,7 +163,9 @@ TEST(DataParallelFit, BatchNormUsesTheGlobalBatchsStatistics) {
 TEST(DataParallelFit, FreshBatchRanksStayIdenticalAndLearnLikeOneProcess) {
   auto density = data::toy("banana");
   const auto sampler = toy_sampler(density);  // float32 batches: float32 flows
-  auto flow = [] { return flows::build("realnvp", flows::FlowOptions(2).layers(3).hidden({16}).seed(4)); };
+  auto flow = [] {
+    return flows::build("realnvp", flows::FlowOptions(2).layers(3).hidden({16}).seed(4));
+  };
   const auto o = FitOptions().steps(400).batch_size(128).learning_rate(5e-3).validate_every(100).seed(2);
   auto single = flow();
   const auto reference = fit(single, sampler, o);
@@ -210,7 +175,7 @@ TEST(DataParallelFit, FreshBatchRanksStayIdenticalAndLearnLikeOneProcess) {
     reports[rank] = fit(models[rank], sampler, FitOptions(o).process_group(group));
   });
   // Every rank holds the same weights (one all-reduced gradient per step)...
-  expect_close(*models[1], *models[0], 0, "fresh batches, rank 1 against rank 0");
+  expect_weights_close(*models[1], *models[0], 0, "fresh batches, rank 1 against rank 0");
   EXPECT_EQ(reports[0].train_loss, reports[1].train_loss);
   // ... but rank 1's half of each batch is other draws: the same NLL up to
   // sampling noise.
@@ -224,32 +189,34 @@ TEST(DataParallelFit, ADistributedCheckpointResumesExactly) {
   fs::create_directories(dir);
   const auto checkpoint = (dir / "run.ckpt").string();
   auto two_ranks = [&](const FitOptions& o) {
-    std::vector<flows::Flow> models{float64_flow("realnvp"), float64_flow("realnvp")};
+    std::vector<flows::Flow> models{equivalence_flow("realnvp"), equivalence_flow("realnvp")};
     std::vector<FitReport> reports(2);
     run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
       reports[rank] = fit(models[rank], data, FitOptions(o).process_group(group), {}, validation);
     });
     return std::make_pair(models[0], reports[0]);
   };
-  const auto [straight, whole] = two_ranks(options());
-  const auto [paused_model, paused] = two_ranks(options().checkpoint(checkpoint).stop_after(37));
+  const auto [straight, whole] = two_ranks(equivalence_options());
+  const auto [paused_model, paused] =
+      two_ranks(equivalence_options().checkpoint(checkpoint).stop_after(37));
   EXPECT_EQ(paused.stop_reason, "paused");
-  const auto [resumed_model, resumed] = two_ranks(options().checkpoint(checkpoint).resume(true));
+  const auto [resumed_model, resumed] =
+      two_ranks(equivalence_options().checkpoint(checkpoint).resume(true));
   EXPECT_EQ(resumed.steps, 100);
-  expect_close(*resumed_model, *straight, 0, "resumed on 2 ranks");  // bit for bit
+  expect_weights_close(*resumed_model, *straight, 0, "resumed on 2 ranks");  // bit for bit
   EXPECT_EQ(resumed.train_loss, whole.train_loss);
 
   // The same global batches on one process: the run continues there too.
-  two_ranks(options().checkpoint(checkpoint).stop_after(37));
-  auto alone = float64_flow("realnvp");
-  fit(alone, data, options().checkpoint(checkpoint).resume(true), {}, validation);
-  expect_close(*alone, *straight, 1e-9, "2-rank checkpoint resumed in one process");
+  two_ranks(equivalence_options().checkpoint(checkpoint).stop_after(37));
+  auto alone = equivalence_flow("realnvp");
+  fit(alone, data, equivalence_options().checkpoint(checkpoint).resume(true), {}, validation);
+  expect_weights_close(*alone, *straight, 1e-9, "2-rank checkpoint resumed in one process");
 
   // Fresh batches (a toy sampler: each rank draws from its own stream) resume
   // exactly too: the checkpoint holds every rank's stream.
   const auto sampler = toy_sampler(data::toy("banana"));
   auto fresh = [&](const FitOptions& o) {
-    std::vector<flows::Flow> models{float64_flow("realnvp"), float64_flow("realnvp")};
+    std::vector<flows::Flow> models{equivalence_flow("realnvp"), equivalence_flow("realnvp")};
     run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
       fit(models[rank], [&](int64_t n, at::Generator& g) {
             auto [x, c] = sampler(n, g);
@@ -258,11 +225,11 @@ TEST(DataParallelFit, ADistributedCheckpointResumesExactly) {
     });
     return models;
   };
-  const auto fresh_straight = fresh(options());
-  fresh(options().checkpoint(checkpoint).stop_after(41));
-  const auto fresh_resumed = fresh(options().checkpoint(checkpoint).resume(true));
+  const auto fresh_straight = fresh(equivalence_options());
+  fresh(equivalence_options().checkpoint(checkpoint).stop_after(41));
+  const auto fresh_resumed = fresh(equivalence_options().checkpoint(checkpoint).resume(true));
   for (int rank = 0; rank < 2; ++rank)
-    expect_close(*fresh_resumed[rank], *fresh_straight[0], 0,
+    expect_weights_close(*fresh_resumed[rank], *fresh_straight[0], 0,
                  "fresh batches resumed on 2 ranks, rank " + std::to_string(rank));
   fs::remove_all(dir);
 }
@@ -270,10 +237,11 @@ TEST(DataParallelFit, ADistributedCheckpointResumesExactly) {
 TEST(DataParallelFit, RefusesWhatItCannotDoYet) {
   const auto rows = banana_rows();
   const auto data = rows.first, validation = rows.second;
-  std::vector<flows::Flow> flows_{float64_flow("realnvp"), float64_flow("realnvp")};
+  std::vector<flows::Flow> flows_{equivalence_flow("realnvp"), equivalence_flow("realnvp")};
   run_ranks(2, [&](int rank, const distributed::ProcessGroup& group) {
-    expect_error([&] { fit(flows_[rank], data, options().batch_size(1).process_group(group)); },
-                 {"batch_size 1", "2 ranks"});
+    expect_error(
+        [&] { fit(flows_[rank], data, equivalence_options().batch_size(1).process_group(group)); },
+        {"batch_size 1", "2 ranks"});
   });
 }
 

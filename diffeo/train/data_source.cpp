@@ -15,6 +15,7 @@ uint64_t stream_seed(uint64_t seed, int64_t stream) {
 
 TensorDataSet::TensorDataSet(std::vector<std::pair<std::string, torch::Tensor>> columns)
     : columns_(std::move(columns)) {
+  std::string first;  // the first defined column, which the others must match
   for (const auto& [name, tensor] : columns_) {
     if (!tensor.defined()) continue;
     if (tensor.dim() == 0)
@@ -22,9 +23,14 @@ TensorDataSet::TensorDataSet(std::vector<std::pair<std::string, torch::Tensor>> 
     if (rows_ == 0) {
       rows_ = tensor.size(0);
       if (rows_ == 0) throw Error("fit: argument '" + name + "' has no rows");
+      first = name;
+      device_ = tensor.device();
     } else if (tensor.size(0) != rows_) {
       throw Error("fit: argument '" + name + "' has " + std::to_string(tensor.size(0)) +
-                  " rows but '" + columns_.front().first + "' has " + std::to_string(rows_));
+                  " rows but '" + first + "' has " + std::to_string(rows_));
+    } else if (tensor.device() != device_) {
+      throw Error("fit: argument '" + name + "' is on " + tensor.device().str() + " but '" + first +
+                  "' is on " + device_.str() + ": put them on one device");
     }
   }
   if (rows_ == 0) throw Error("fit: the data set has no columns");
@@ -36,14 +42,15 @@ std::vector<torch::Tensor> TensorDataSet::batch(int64_t step, int64_t global_row
   const int64_t per_epoch = rows_ / global_rows, epoch = (step - 1) / per_epoch;
   if (epoch != order_epoch_) {
     auto shuffle = at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, epoch));
-    order_ = torch::randperm(rows_, shuffle, torch::kLong);
+    // Drawn on the CPU, as its generator is; kept where the data lie.
+    order_ = torch::randperm(rows_, shuffle, torch::kLong).to(device_);
     order_epoch_ = epoch;
   }
   const auto index =
       order_.narrow(0, (step - 1) % per_epoch * global_rows + shard.offset, shard.rows);
   std::vector<torch::Tensor> batch;
   for (const auto& [name, column] : columns_)
-    batch.push_back(column.defined() ? column.index_select(0, index.to(column.device())) : torch::Tensor());
+    batch.push_back(column.defined() ? column.index_select(0, index) : torch::Tensor());
   return batch;
 }
 

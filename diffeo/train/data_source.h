@@ -35,7 +35,8 @@ class DataSource {
 };
 
 /// A fixed data set of named columns of equal row count (e.g. {"data", x},
-/// {"context", c}; an undefined column stays undefined in every batch):
+/// {"context", c}, all on one device; an undefined column stays undefined in
+/// every batch):
 /// shuffled minibatches, epoch after epoch, as PyTorch's DistributedSampler
 /// would split them.  Epoch e's order is a permutation drawn from its own
 /// generator (stream_seed(seed, e)), shared by all ranks, so a batch is a
@@ -54,7 +55,8 @@ class TensorDataSet : public DataSource {
  private:
   std::vector<std::pair<std::string, torch::Tensor>> columns_;
   int64_t rows_ = 0;
-  torch::Tensor order_;  // the current epoch's permutation
+  torch::Device device_ = torch::kCPU;  // every column's
+  torch::Tensor order_;  // the current epoch's permutation, on device_
   int64_t order_epoch_ = -1;
 };
 

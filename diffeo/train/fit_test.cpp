@@ -177,6 +177,8 @@ TEST(Fit, BadOptionsAndData) {
         fit(model, data, FitOptions(), torch::randn({3, 1}));
       },
       {"'context'", "3 rows", "10"});
+  expect_error([&] { fit(model, data, FitOptions(), torch::zeros({10, 1}, torch::kMeta)); },
+               {"'context'", "meta", "cpu", "one device"});
 }
 
 TEST(MaximumLikelihood, ValidationOfAnyLogDensityMatchesTheDistributionsAndSplitsOverRanks) {
